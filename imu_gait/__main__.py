@@ -1,0 +1,5 @@
+import sys
+
+from imu_gait.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The analysis pipeline: pure functions over numpy arrays, one module per step (DESIGN.md section 2)."""
