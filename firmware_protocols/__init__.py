@@ -1,0 +1,69 @@
+"""Sans-IO codecs for BLE IMU sensor families: bytes in, samples out; commands described, never sent.
+
+No bleak, no asyncio, no files, nothing from ``imu_gait``: the recorder (``imu_gait.ble``) and the emulator
+(``imu_gait.emulator``) do the I/O and call into these modules.
+
+Every family module (``FAMILIES[name]``) offers the same shape:
+
+- ``NAME``; ``SERVICE_UUIDS``; ``NOTIFY_CHARACTERISTICS`` (subscribe to all of them before starting);
+  ``WRITE_CHARACTERISTICS``; ``GATT`` = {service: {characteristic: properties}} (what the emulator serves);
+  all UUIDs full 128-bit lowercase strings.
+- ``matches(name, service_uuids) -> bool``: recognise an advertisement.
+- ``advertised_name(suffix) -> str``: a name such a device advertises (for the emulator).
+- ``SUPPORTED_RATES`` (Hz), ``ACC_RANGES_G``, ``GYR_RANGES_DPS``, ``DEFAULT_CONFIG``;
+  ``choose_config(rate_hz, acc_range_g=None, gyr_range_dps=None) -> StreamConfig`` snaps a request to what the
+  device can do (nearest rate, smallest range covering the request).
+- ``start_commands(config) -> list[GattWrite]`` and ``stop_commands() -> list[GattWrite]``: write them in order.
+- ``Decoder(config)``: ``feed(characteristic, data) -> list[SampleBlock]``; anything malformed raises
+  :class:`ProtocolError` (never another exception) and the decoder stays usable. Counters ``packets``,
+  ``samples``, ``lost_packets``, ``lost_samples``, ``errors``; ``reset()`` after a reconnect. Responses on
+  command/control characteristics may be fed too (they return [] and update the decoder's state, or raise
+  ProtocolError if the device refused a command).
+- ``Encoder(config)``: the device side for the emulator: ``handle_write(characteristic, data) ->
+  list[Notification]`` (responses; a start command makes ``is_streaming`` true; invalid commands raise
+  ProtocolError), ``read(characteristic) -> bytes``, ``encode(t_device, acc, gyr) -> list[Notification]``
+  (samples in s, m/s^2, deg/s -> notifications batched as the device batches them; [] while not streaming) and
+  ``flush()`` (a partial batch).
+
+Decoded units: acc m/s^2 including gravity, gyr deg/s, in the sensor's right-handed frame as printed on the device;
+``SampleBlock.t_device`` in seconds on the device clock (unwrapped), or None where the family has no device time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+
+from firmware_protocols import diy
+from firmware_protocols.base import (
+    G,
+    GattRead,
+    GattWrite,
+    Notification,
+    ProtocolError,
+    SampleBlock,
+    StreamConfig,
+)
+
+FAMILIES: dict[str, ModuleType] = {diy.NAME: diy}
+
+
+def identify(name: str | None, service_uuids: Sequence[str] = ()) -> ModuleType | None:
+    """The family module whose ``matches`` accepts this advertisement, or None."""
+    for module in FAMILIES.values():
+        if module.matches(name, service_uuids):
+            return module
+    return None
+
+
+__all__ = [
+    "FAMILIES",
+    "G",
+    "GattRead",
+    "GattWrite",
+    "Notification",
+    "ProtocolError",
+    "SampleBlock",
+    "StreamConfig",
+    "identify",
+]
