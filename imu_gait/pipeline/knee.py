@@ -1,0 +1,449 @@
+"""Knee frontal-plane kinematics from thigh and shank sensors (DESIGN.md section 6), and the entry point
+:func:`analyze_knee` that also runs the pelvis, shank-event and squat steps.
+
+Chain: VQF orientation of each sensor (:mod:`.vqf_orientation`) -> functional knee axis (:mod:`.joint_axis`)
+-> segment frames from standing + axis (:mod:`.segment_calibration`) -> heading alignment of the shank to the
+thigh by the joint constraint -> Grood & Suntay angles (:func:`imu_gait.anatomy.knee_angles`) minus the standing
+offsets -> per-stride columns, curves, squat repetitions.
+
+Heading: 6D orientations have an arbitrary, slowly drifting heading per sensor. At a hinge the flexion axis seen
+from the thigh and from the shank is the same line in space, so the heading offset that rotates the shank's
+axis (in its ground frame) onto the thigh's is estimated over a sliding window of a few strides; within the
+window the gyroscopes carry the relative rotation (knee rotation and ab/adduction stay measurable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.ndimage import uniform_filter1d
+
+from imu_gait.anatomy import Side, knee_angles
+from imu_gait.pipeline.joint_axis import estimate_hinge_axes
+from imu_gait.pipeline.pelvis import pelvic_drop_peaks, pelvic_drop_series, pelvis_frame
+from imu_gait.pipeline.segment_calibration import (
+    detect_still,
+    resolve_hinge_signs,
+    segment_frame,
+    up_in_sensor,
+    window_mask,
+)
+from imu_gait.pipeline.shank_events import STRIDE_COLUMNS, shank_events, strides_from_events
+from imu_gait.pipeline.squats import squat_table
+from imu_gait.pipeline.vqf_orientation import Orientation, common_grid, orientations_on_grid
+from imu_gait.session import Session
+
+KNEE_COLUMNS = (
+    "knee_abduction_ic",
+    "knee_abduction_peak",
+    "knee_frontal_excursion",
+    "knee_flexion_peak_stance",
+)
+CURVE_POINTS = 101
+
+
+def heading_offset(
+    a: np.ndarray, b: np.ndarray, rate_hz: float, window_s: float = 6.0
+) -> np.ndarray:
+    """Heading angle (rad, (n,)) that rotates vectors ``b`` (n, 3) about ground z onto ``a`` (n, 3), as a
+    weighted circular mean over a centred window of ``window_s`` seconds (weights: product of horizontal norms).
+    """
+    cross = b[:, 0] * a[:, 1] - b[:, 1] * a[:, 0]
+    dot = b[:, 0] * a[:, 0] + b[:, 1] * a[:, 1]
+    size = max(1, round(window_s * rate_hz))
+    if size >= a.shape[0]:
+        return np.full(a.shape[0], np.arctan2(cross.sum(), dot.sum()))
+    cross = uniform_filter1d(cross, size, mode="nearest")
+    dot = uniform_filter1d(dot, size, mode="nearest")
+    return np.arctan2(cross, dot)
+
+
+def heading_matrices(delta: np.ndarray) -> np.ndarray:
+    """Rotations about ground z by ``delta`` (rad, (n,)), shape (n, 3, 3)."""
+    c, s = np.cos(delta), np.sin(delta)
+    out = np.zeros((delta.size, 3, 3))
+    out[:, 0, 0], out[:, 0, 1], out[:, 1, 0], out[:, 1, 1], out[:, 2, 2] = c, -s, s, c, 1.0
+    return out
+
+
+def aligned_knee_angles(
+    R_thigh: np.ndarray,
+    R_shank: np.ndarray,
+    j_thigh: np.ndarray,
+    j_shank: np.ndarray,
+    C_thigh: np.ndarray,
+    C_shank: np.ndarray,
+    side: Side,
+    rate_hz: float,
+    window_s: float = 6.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw knee angles (deg, (n, 3): flexion, abduction, internal rotation) and the heading offset (deg, (n,)).
+
+    ``R_*`` sensor->ground (own heading each), ``j_*`` the hinge axis in each sensor frame, ``C_*`` the segment
+    axes in sensor coordinates (:func:`.segment_calibration.segment_frame`).
+    """
+    a = R_thigh @ j_thigh
+    b = R_shank @ j_shank
+    delta = heading_offset(a, b, rate_hz, window_s)
+    Rz = heading_matrices(delta)
+    seg_thigh = R_thigh @ C_thigh
+    seg_shank = Rz @ R_shank @ C_shank
+    return knee_angles(seg_thigh, seg_shank, side), np.degrees(delta)
+
+
+def crosstalk(flexion: np.ndarray, abduction: np.ndarray) -> dict[str, float]:
+    """Linear flexion/abduction crosstalk: Pearson r and the principal-axis slope (deg abduction per deg
+    flexion) of the (flexion, abduction) cloud, as used by the PCA correction of Baudet et al. (2014, PLoS ONE
+    9:e102098)."""
+    f = flexion - flexion.mean()
+    a = abduction - abduction.mean()
+    cov = np.cov(np.vstack([f, a]))
+    r = (
+        float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]))
+        if cov[0, 0] > 0 and cov[1, 1] > 0
+        else 0.0
+    )
+    _, vecs = np.linalg.eigh(cov)
+    major = vecs[:, -1]
+    slope = float(major[1] / major[0]) if abs(major[0]) > 1e-12 else 0.0
+    return {"r": r, "slope": slope}
+
+
+def pca_crosstalk_correction(
+    flexion: np.ndarray, abduction: np.ndarray, slope: float
+) -> np.ndarray:
+    """Abduction with the flexion-proportional part removed (Baudet et al. 2014; Jensen et al. 2016, J Biomech
+    49:1698): rotation of the (flexion, abduction) plane by the principal-axis angle, small-angle form."""
+    return abduction - slope * flexion
+
+
+def _interp(t: np.ndarray, y: np.ndarray, at: float) -> float:
+    return float(np.interp(at, t, y))
+
+
+def _span(t: np.ndarray, y: np.ndarray, t0: float, t1: float) -> np.ndarray:
+    sel = (t >= t0) & (t <= t1)
+    return y[sel]
+
+
+def time_normalised(
+    t: np.ndarray, y: np.ndarray, t0: float, t1: float, n: int = CURVE_POINTS
+) -> np.ndarray:
+    """``y`` interpolated at ``n`` equally spaced times from ``t0`` to ``t1`` (0..100 %)."""
+    return np.interp(np.linspace(t0, t1, n), t, y)
+
+
+def stride_knee_metrics(
+    t: np.ndarray, flexion: np.ndarray, abduction: np.ndarray, ic: float, fc: float
+) -> dict[str, float]:
+    """Per-stride knee columns (deg): abduction at IC, peak in stance (IC..FC), frontal excursion (peak minus
+    IC value), peak flexion in the first 60 % of stance."""
+    nan = dict.fromkeys(KNEE_COLUMNS, np.nan)
+    if not (np.isfinite(ic) and np.isfinite(fc)) or fc <= ic or ic < t[0] or fc > t[-1]:
+        return nan
+    abd_stance = _span(t, abduction, ic, fc)
+    flex_early = _span(t, flexion, ic, ic + 0.6 * (fc - ic))
+    a_ic = _interp(t, abduction, ic)
+    peak = float(max(abd_stance.max(), a_ic)) if abd_stance.size else a_ic
+    flex_peak = float(flex_early.max()) if flex_early.size else _interp(t, flexion, ic)
+    return {
+        "knee_abduction_ic": a_ic,
+        "knee_abduction_peak": peak,
+        "knee_frontal_excursion": peak - a_ic,
+        "knee_flexion_peak_stance": flex_peak,
+    }
+
+
+def knee_stride_table(
+    t: np.ndarray,
+    flexion: np.ndarray,
+    abduction: np.ndarray,
+    strides: pd.DataFrame,
+    side: Side,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Knee columns per stride of ``side`` (rows of ``strides`` with ic, fc, end) and the long-format curves
+    (knee_abduction over stance, knee_flexion over the stride; 101 points)."""
+    rows, curves = [], []
+    pct = np.linspace(0, 100, CURVE_POINTS)
+    for s in strides[strides["side"] == side].itertuples(index=False):
+        m = stride_knee_metrics(t, flexion, abduction, float(s.ic), float(s.fc))
+        rows.append({"side": side, "stride": int(s.stride), **m})
+        if np.isnan(m["knee_abduction_ic"]) or not (float(s.end) <= t[-1]):
+            continue
+        for var, y, a, b in (
+            ("knee_abduction", abduction, s.ic, s.fc),
+            ("knee_flexion", flexion, s.ic, s.end),
+        ):
+            curves.append(
+                pd.DataFrame(
+                    {
+                        "side": side,
+                        "stride": int(s.stride),
+                        "variable": var,
+                        "pct": pct,
+                        "value": time_normalised(t, y, float(a), float(b)),
+                    }
+                )
+            )
+    table = pd.DataFrame(rows, columns=["side", "stride", *KNEE_COLUMNS])
+    curve_df = (
+        pd.concat(curves, ignore_index=True)
+        if curves
+        else pd.DataFrame(columns=["side", "stride", "variable", "pct", "value"])
+    )
+    return table, curve_df
+
+
+@dataclass
+class KneeResult:
+    """Output of :func:`analyze_knee`.
+
+    ``stride_columns``: one row per (side, stride) with the knee and pelvis columns of strides.csv;
+    ``curves``: long format (side, stride, variable, pct, value); ``squats``: squats.csv rows; ``quality``: the
+    knee/pelvis section of quality.json; ``strides``: the strides used (given, or detected from the shanks);
+    ``angles``: per side a DataFrame of the time series (t, flexion, abduction, rotation, deg) for plots.
+    """
+
+    stride_columns: pd.DataFrame
+    curves: pd.DataFrame
+    squats: pd.DataFrame
+    quality: dict[str, Any]
+    strides: pd.DataFrame
+    angles: dict[str, pd.DataFrame] = field(default_factory=dict)
+    pelvic_drop: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+SIDES: tuple[Side, ...] = ("left", "right")
+
+
+def _empty_result(quality: dict[str, Any], strides: pd.DataFrame | None) -> KneeResult:
+    return KneeResult(
+        stride_columns=pd.DataFrame(columns=["side", "stride", *KNEE_COLUMNS, "pelvic_drop_peak"]),
+        curves=pd.DataFrame(columns=["side", "stride", "variable", "pct", "value"]),
+        squats=squat_table(np.zeros(0), {}, {}, []),
+        quality=quality,
+        strides=strides if strides is not None else pd.DataFrame(columns=STRIDE_COLUMNS),
+    )
+
+
+def _static_mask(
+    session: Session, grid: np.ndarray, ori: dict[str, Orientation], quality: dict[str, Any]
+) -> np.ndarray:
+    window = session.calibration.get("static") if session.calibration else None
+    mask = window_mask(grid, window)
+    rate = 1.0 / (grid[1] - grid[0])
+    if mask.sum() >= 0.5 * rate:
+        quality["static"] = {"source": "session", "window": [float(window[0]), float(window[1])]}
+        return mask
+    found = detect_still(grid, [o.gyr for o in ori.values()], [o.acc for o in ori.values()])
+    if found is not None:
+        quality["static"] = {"source": "detected", "window": list(found)}
+        return window_mask(grid, found)
+    quality["static"] = {"source": "none", "window": None}
+    quality["warnings"].append(
+        "no standing calibration found: segment 'up' taken from the mean acceleration; absolute angles "
+        "are unreliable"
+    )
+    return np.zeros(grid.size, dtype=bool)
+
+
+def _up(o: Orientation, static: np.ndarray) -> np.ndarray:
+    return up_in_sensor(o.acc, static if static.any() else np.ones(o.t.size, dtype=bool))
+
+
+def _gait_mask(t: np.ndarray, strides: pd.DataFrame, side: str) -> np.ndarray:
+    m = np.zeros(t.size, dtype=bool)
+    for row in strides[strides["side"] == side].itertuples(index=False):
+        m |= (t >= row.ic) & (t <= row.end)
+    return m
+
+
+def analyze_knee(
+    session: Session,
+    strides: pd.DataFrame | None = None,
+    *,
+    crosstalk_correction: bool = False,
+    heading_window_s: float = 6.0,
+) -> KneeResult:
+    """Knee and pelvis analysis of a session with thigh+shank sensors (per side) and optionally a pelvis sensor.
+
+    ``strides`` (side, stride, ic, fc, end[, activity]) come from the foot pipeline; when None (or without rows
+    for a side with knee sensors) strides are detected from the shanks. ``crosstalk_correction`` applies the PCA
+    correction (Baudet 2014) to abduction; the remaining flexion/abduction correlation is reported either way.
+    """
+    quality: dict[str, Any] = {"warnings": [], "knee": {}, "pelvis": None}
+    sides = [s for s in SIDES if f"{s}_thigh" in session.data and f"{s}_shank" in session.data]
+    has_pelvis = "pelvis" in session.data
+    if not sides and not has_pelvis:
+        quality["warnings"].append(
+            "no thigh+shank pair and no pelvis sensor: knee analysis skipped"
+        )
+        return _empty_result(quality, strides)
+    names = [f"{s}_{seg}" for s in sides for seg in ("thigh", "shank")]
+    names += ["pelvis"] if has_pelvis else []
+    grid = common_grid([session.data[n] for n in names])
+    rate = 1.0 / float(grid[1] - grid[0])
+    ori = orientations_on_grid({n: session.data[n] for n in names}, grid)
+    static = _static_mask(session, grid, ori, quality)
+
+    angles: dict[str, pd.DataFrame] = {}
+    frames: dict[str, np.ndarray] = {}
+    for side in sides:
+        th, sh = ori[f"{side}_thigh"], ori[f"{side}_shank"]
+        moving = ~static
+        axes = estimate_hinge_axes(th.gyr[moving], sh.gyr[moving])
+        up_t, up_s = _up(th, static), _up(sh, static)
+        j_t, j_s, margin = resolve_hinge_signs(th.R, sh.R, up_t, up_s, axes.j1, axes.j2)
+        C_t, C_s = segment_frame(up_t, j_t), segment_frame(up_s, j_s)
+        frames[f"{side}_shank"] = C_s
+        ang, delta = aligned_knee_angles(
+            th.R, sh.R, j_t, j_s, C_t, C_s, side, rate, heading_window_s
+        )
+        if static.any():
+            ang = ang - ang[static].mean(axis=0)
+        angles[side] = pd.DataFrame(
+            {"t": grid, "flexion": ang[:, 0], "abduction": ang[:, 1], "rotation": ang[:, 2]}
+        )
+        quality["knee"][side] = {
+            "axis_residual_dps": round(axes.rms, 2),
+            "axis_residual_rel": round(axes.rel_rms, 3),
+            "axis_sign_margin_deg": round(margin, 1),
+            "axis_tilt_thigh_deg": round(90.0 - _angle(axes.j1, up_t), 1),
+            "axis_tilt_shank_deg": round(90.0 - _angle(axes.j2, up_s), 1),
+            "heading_drift_deg": round(
+                float(np.ptp(np.unwrap(np.radians(delta)))) * 180 / np.pi, 1
+            ),
+            "heading_window_s": heading_window_s,
+        }
+        if margin < 10.0:
+            quality["warnings"].append(f"{side} knee: axis direction (left/right) uncertain")
+
+    strides_used, source = _strides_for(session, strides, sides, ori, frames, grid)
+    quality["strides_source"] = source
+
+    tables, curves = [], []
+    for side in sides:
+        a = angles[side]
+        flex, abd = a["flexion"].to_numpy(), a["abduction"].to_numpy()
+        gait = _gait_mask(grid, strides_used, side)
+        sample = gait if gait.sum() > rate else ~static
+        ct = (
+            crosstalk(flex[sample], abd[sample])
+            if sample.sum() > 3
+            else {"r": np.nan, "slope": 0.0}
+        )
+        q = quality["knee"][side]
+        q["crosstalk_r"] = round(ct["r"], 3)
+        q["crosstalk_slope"] = round(ct["slope"], 4)
+        q["crosstalk_corrected"] = crosstalk_correction
+        if crosstalk_correction:
+            abd = pca_crosstalk_correction(flex, abd, ct["slope"])
+            a["abduction"] = abd
+            q["crosstalk_r_after"] = round(crosstalk(flex[sample], abd[sample])["r"], 3)
+        table, curve = knee_stride_table(grid, flex, abd, strides_used, side)
+        tables.append(table)
+        curves.append(curve)
+
+    stride_columns = strides_used[["side", "stride"]].copy()
+    knee_cols = pd.concat(tables, ignore_index=True) if tables else None
+    if knee_cols is not None and len(knee_cols):
+        stride_columns = stride_columns.merge(knee_cols, on=["side", "stride"], how="left")
+    for col in KNEE_COLUMNS:
+        if col not in stride_columns:
+            stride_columns[col] = np.nan
+
+    drops: dict[str, pd.DataFrame] = {}
+    stride_columns["pelvic_drop_peak"] = np.nan
+    if has_pelvis:
+        drops = _pelvis(ori["pelvis"], static, strides_used, quality)
+        if drops:
+            peaks = drops.pop("_peaks")
+            stride_columns = stride_columns.drop(columns="pelvic_drop_peak").merge(
+                peaks, on=["side", "stride"], how="left"
+            )
+
+    squats = squat_table(
+        grid,
+        {s: angles[s]["flexion"].to_numpy() for s in sides},
+        {s: angles[s]["abduction"].to_numpy() for s in sides},
+        session.events or [],
+    )
+    curve_df = (
+        pd.concat([c for c in curves if len(c)], ignore_index=True)
+        if any(len(c) for c in curves)
+        else pd.DataFrame(columns=["side", "stride", "variable", "pct", "value"])
+    )
+    return KneeResult(
+        stride_columns=stride_columns,
+        curves=curve_df,
+        squats=squats,
+        quality=quality,
+        strides=strides_used,
+        angles=angles,
+        pelvic_drop=drops,
+    )
+
+
+def _angle(a: np.ndarray, b: np.ndarray) -> float:
+    c = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+
+
+def _strides_for(
+    session: Session,
+    strides: pd.DataFrame | None,
+    sides: list[str],
+    ori: dict[str, Orientation],
+    frames: dict[str, np.ndarray],
+    grid: np.ndarray,
+) -> tuple[pd.DataFrame, str]:
+    given = strides is not None and len(strides) > 0
+    have = set(strides["side"]) if given else set()
+    missing = [s for s in sides if s not in have]
+    if not missing:
+        return (
+            (strides.reset_index(drop=True), "given")
+            if given
+            else (
+                pd.DataFrame(columns=STRIDE_COLUMNS),
+                "none",
+            )
+        )
+    parts = [strides] if given else []
+    for side in missing:
+        sh = ori[f"{side}_shank"]
+        swing_rate = -(sh.gyr @ frames[f"{side}_shank"][:, 1])
+        _, ic, fc = shank_events(grid, swing_rate)
+        parts.append(strides_from_events(side, ic, fc, session.events or []))
+    out = (
+        pd.concat([p for p in parts if len(p)], ignore_index=True)
+        if any(len(p) for p in parts)
+        else (pd.DataFrame(columns=STRIDE_COLUMNS))
+    )
+    return out, ("given+shank" if given else "shank")
+
+
+def _pelvis(
+    o: Orientation, static: np.ndarray, strides: pd.DataFrame, quality: dict[str, Any]
+) -> dict[str, pd.DataFrame]:
+    if not {"left", "right"} <= set(strides["side"]):
+        quality["warnings"].append(
+            "pelvis: strides of both legs are needed to align the pelvis sensor"
+        )
+        return {}
+    up = _up(o, static)
+    try:
+        C, diag = pelvis_frame(o.t, o.R, o.acc, up, strides)
+    except ValueError as exc:
+        quality["warnings"].append(f"pelvis: {exc}")
+        return {}
+    drop = pelvic_drop_series(o.R @ C, static)
+    quality["pelvis"] = {k: round(v, 3) for k, v in diag.items()}
+    if diag["sign_corr"] < 0.2:
+        quality["warnings"].append("pelvis: left/right direction of the sensor uncertain")
+    out = {side: pd.DataFrame({"t": o.t, "pelvic_drop": drop[side]}) for side in ("left", "right")}
+    out["_peaks"] = pelvic_drop_peaks(o.t, drop, strides)
+    return out

@@ -1,0 +1,113 @@
+"""Single-leg squat and step-down repetitions from the knee angles of the working leg (squats.csv).
+
+Within a segment of the session labelled ``squat`` or ``step_down``, each repetition is one excursion of knee
+flexion: a flexion peak with enough prominence, from the moment flexion leaves the baseline to the moment it
+returns (10 % of the excursion above the surrounding minima). Per repetition: peak flexion, peak abduction
+(valgus) and the frontal excursion (peak abduction minus abduction at the start), deg.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.signal import find_peaks
+
+SQUAT_COLUMNS = [
+    "side",
+    "task",
+    "rep",
+    "start",
+    "end",
+    "knee_flexion_peak",
+    "knee_abduction_peak",
+    "knee_frontal_excursion",
+]
+TASKS = ("squat", "step_down")
+
+
+def find_repetitions(
+    t: np.ndarray,
+    flexion: np.ndarray,
+    min_prominence_deg: float = 15.0,
+    min_separation_s: float = 0.8,
+    threshold: float = 0.1,
+) -> list[tuple[float, float, float]]:
+    """Repetitions (start, peak, end) in s of knee flexion (deg) sampled at ``t``."""
+    if t.size < 3:
+        return []
+    rate = 1.0 / float(np.median(np.diff(t)))
+    peaks, props = find_peaks(
+        flexion,
+        prominence=min_prominence_deg,
+        distance=max(1, int(min_separation_s * rate)),
+    )
+    reps = []
+    for p, lb, rb in zip(peaks, props["left_bases"], props["right_bases"], strict=True):
+        base_l = flexion[lb]
+        base_r = flexion[rb]
+        lvl_l = base_l + threshold * (flexion[p] - base_l)
+        lvl_r = base_r + threshold * (flexion[p] - base_r)
+        before = np.flatnonzero(flexion[lb : p + 1] <= lvl_l)
+        after = np.flatnonzero(flexion[p : rb + 1] <= lvl_r)
+        i0 = lb + (before[-1] if before.size else 0)
+        i1 = p + (after[0] if after.size else rb - p)
+        reps.append((float(t[i0]), float(t[p]), float(t[i1])))
+    return reps
+
+
+def task_segments(events: list[dict]) -> list[tuple[str, float, float, str | None]]:
+    """(task, t0, t1, side or None) of the session events labelled squat / step_down with an end time."""
+    out = []
+    for ev in events:
+        if ev.get("label") in TASKS and "t_end" in ev:
+            out.append((str(ev["label"]), float(ev["t"]), float(ev["t_end"]), ev.get("side")))
+    return out
+
+
+def working_side(
+    t: np.ndarray, flexion_by_side: dict[str, np.ndarray], t0: float, t1: float
+) -> str | None:
+    """The leg whose knee flexion cycles most within [t0, t1] (largest 5-95 percentile range)."""
+    best, best_range = None, -1.0
+    for side, f in flexion_by_side.items():
+        sel = (t >= t0) & (t <= t1)
+        if sel.sum() < 3:
+            continue
+        lo, hi = np.percentile(f[sel], [5, 95])
+        if hi - lo > best_range:
+            best, best_range = side, hi - lo
+    return best
+
+
+def squat_table(
+    t: np.ndarray,
+    flexion_by_side: dict[str, np.ndarray],
+    abduction_by_side: dict[str, np.ndarray],
+    events: list[dict],
+) -> pd.DataFrame:
+    """squats.csv rows for every labelled squat/step-down segment (side from the event, else detected)."""
+    rows = []
+    for task, t0, t1, side in task_segments(events):
+        if side not in flexion_by_side:
+            side = working_side(t, flexion_by_side, t0, t1)
+        if side is None:
+            continue
+        sel = (t >= t0) & (t <= t1)
+        ts, f, a = t[sel], flexion_by_side[side][sel], abduction_by_side[side][sel]
+        for k, (start, _, end) in enumerate(find_repetitions(ts, f)):
+            in_rep = (ts >= start) & (ts <= end)
+            a_start = float(np.interp(start, ts, a))
+            a_peak = float(max(a[in_rep].max(), a_start))
+            rows.append(
+                {
+                    "side": side,
+                    "task": task,
+                    "rep": k,
+                    "start": start,
+                    "end": end,
+                    "knee_flexion_peak": float(f[in_rep].max()),
+                    "knee_abduction_peak": a_peak,
+                    "knee_frontal_excursion": a_peak - a_start,
+                }
+            )
+    return pd.DataFrame(rows, columns=SQUAT_COLUMNS)
