@@ -692,3 +692,24 @@ def build_session(
     if source_extra:
         source.update(source_extra)
     return Session(data=data, sensors=sensors, source=source)
+
+
+def merge_repeats(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Samples sharing a timestamp replaced by their mean (``t`` sorted, ``v`` (n, k))."""
+    uniq, inverse, counts = np.unique(t, return_inverse=True, return_counts=True)
+    if uniq.size == t.size:
+        return t, v
+    sums = np.zeros((uniq.size, v.shape[1]))
+    np.add.at(sums, inverse, v)
+    return uniq, sums / counts[:, None]
+
+
+def interp_onto(
+    grid: np.ndarray, t: np.ndarray, v: np.ndarray, max_gap_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Linear interpolation of (n, k) ``v`` at ``grid``; also a mask of grid points not inside a longer gap."""
+    t, v = merge_repeats(t, v)
+    out = np.column_stack([np.interp(grid, t, v[:, k]) for k in range(v.shape[1])])
+    j = np.clip(np.searchsorted(t, grid), 1, t.size - 1)
+    ok = (t[j] - t[j - 1]) <= max_gap_s
+    return out, ok
