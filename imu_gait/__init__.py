@@ -16,6 +16,17 @@ from imu_gait.session import (
 
 __version__ = "0.1.0"
 
+
+def analyze(session, **kwargs):
+    """Analyse a session -> :class:`imu_gait.pipeline.analysis.Analysis` (strides, curves, summary, quality).
+
+    Imported lazily so that ``import imu_gait`` stays light; see :func:`imu_gait.pipeline.analysis.analyze`.
+    """
+    from imu_gait.pipeline.analysis import analyze as _analyze
+
+    return _analyze(session, **kwargs)
+
+
 __all__ = [
     "PLACEMENTS",
     "SCHEMA_VERSION",
@@ -27,6 +38,7 @@ __all__ = [
     "SessionError",
     "UsageError",
     "__version__",
+    "analyze",
     "load_session",
     "save_session",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 GRAVITY = 9.80665  # m/s^2, standard gravity
@@ -28,7 +30,9 @@ def find_gaps(t: np.ndarray, rate_hz: float | None = None, factor: float = 1.5) 
     return np.column_stack([t[idx], t[idx + 1]]) if idx.size else np.empty((0, 2))
 
 
-def saturation_mask(x: np.ndarray, full_scale: float | None = None, min_level: float = 0.0) -> np.ndarray:
+def saturation_mask(
+    x: np.ndarray, full_scale: float | None = None, min_level: float = 0.0
+) -> np.ndarray:
     """Samples (n,) where any axis of ``x`` (n, 3) is clipped at the sensor's range.
 
     With a known ``full_scale`` (same unit as ``x``) a sample is saturated at >= 99% of it. Without one, clipping
@@ -99,3 +103,148 @@ def resample_uniform(
             keep &= ~((grid > a) & (grid < b))
         grid, out = grid[keep], out[keep]
     return grid, (out[:, 0] if squeeze else out)
+
+
+def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float, order: int = 2) -> np.ndarray:
+    """Zero-phase Butterworth low-pass along axis 0 (forward-backward, so the effective order doubles).
+
+    Returns ``x`` unchanged (as float) when the cutoff is at or above Nyquist or the signal is too short.
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    x = np.asarray(x, dtype=np.float64)
+    nyq = 0.5 * rate_hz
+    if cutoff_hz >= 0.95 * nyq or x.shape[0] < 3 * (2 * order + 1):
+        return x.copy()
+    sos = butter(order, cutoff_hz / nyq, output="sos")
+    return sosfiltfilt(sos, x, axis=0)
+
+
+def moving_mean(x: np.ndarray, n: int) -> np.ndarray:
+    """Centred moving average over ``n`` samples along axis 0 (edges use the samples available)."""
+    x = np.asarray(x, dtype=np.float64)
+    if n <= 1 or x.shape[0] == 0:
+        return x.copy()
+    c = np.cumsum(np.concatenate([np.zeros((1, *x.shape[1:])), x]), axis=0)
+    i = np.arange(x.shape[0])
+    lo = np.clip(i - n // 2, 0, x.shape[0])
+    hi = np.clip(i - n // 2 + n, 0, x.shape[0])
+    cnt = (hi - lo).reshape(-1, *([1] * (x.ndim - 1)))
+    return (c[hi] - c[lo]) / cnt
+
+
+def repair_clipped(
+    x: np.ndarray, full_scale: float, max_run: int = 25
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bridge samples clipped at ``full_scale`` (same unit as ``x``, shape (n, k)) with a cubic estimate.
+
+    Each axis is treated on its own: runs of samples with ``|x| >= 0.99 * full_scale`` (at most ``max_run`` long)
+    are replaced by a cubic spline through three unclipped neighbours on each side, kept only where it exceeds the
+    clip level (a clipped value can only have been larger). A clipped heel-strike impact then keeps a plausible
+    peak shape instead of a flat top. Returns the repaired copy and the (n,) mask of samples that were clipped.
+    """
+    from scipy.interpolate import CubicSpline
+
+    x = np.asarray(x, dtype=np.float64).copy()
+    squeeze = x.ndim == 1
+    if squeeze:
+        x = x[:, None]
+    clip = np.abs(x) >= 0.99 * full_scale
+    n = x.shape[0]
+    for k in range(x.shape[1]):
+        m = clip[:, k]
+        if not m.any():
+            continue
+        edges = np.diff(np.concatenate([[0], m.astype(np.int8), [0]]))
+        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            support = np.concatenate([np.arange(max(a - 3, 0), a), np.arange(b, min(b + 3, n))])
+            if b - a > max_run or support.size < 4:
+                continue
+            est = CubicSpline(support, x[support, k])(np.arange(a, b))
+            seg = x[a:b, k]
+            x[a:b, k] = np.where(np.abs(est) > np.abs(seg), est, seg)
+    mask = clip.any(axis=1)
+    return (x[:, 0] if squeeze else x), mask
+
+
+def to_uniform(
+    t: np.ndarray, values: np.ndarray, rate_hz: float, max_gap_s: float | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Interpolate irregular samples onto a uniform clock from ``t[0]`` at ``rate_hz``, bridging gaps.
+
+    Unlike :func:`resample_uniform` the grid stays uniform (the pipeline indexes samples by time): gaps longer
+    than ``max_gap_s`` (default 3 nominal periods) are bridged linearly and reported in the returned (m,) mask,
+    so the strides that overlap them can be flagged. Returns (grid, values (m, k), gap_mask).
+    """
+    t = np.asarray(t, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    v2 = v[:, None] if v.ndim == 1 else v
+    grid = uniform_grid(t[0], t[-1], rate_hz)
+    period = np.diff(t)
+    regular = t.size == grid.size and np.allclose(t, grid, atol=0.05 / rate_hz)
+    out = (
+        v2.copy()
+        if regular
+        else np.column_stack([np.interp(grid, t, v2[:, k]) for k in range(v2.shape[1])])
+    )
+    gap = np.zeros(grid.size, dtype=bool)
+    limit = max_gap_s if max_gap_s is not None else 3.0 / rate_hz
+    for i in np.flatnonzero(period > limit):
+        gap[(grid > t[i]) & (grid < t[i + 1])] = True
+    return grid, (out[:, 0] if v.ndim == 1 else out), gap
+
+
+class PreparedImu(NamedTuple):
+    """One sensor on a uniform clock: ``t`` (n,) s, ``acc`` (n, 3) m/s^2, ``gyr`` (n, 3) deg/s; ``gap`` (n,)
+    samples bridged over missing data, ``gap_intervals`` (k, 2) s; ``acc_clipped``/``gyr_clipped`` (n,) samples
+    at full scale (repaired by :func:`repair_clipped`), ``saturated`` their union."""
+
+    t: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+    rate_hz: float
+    gap: np.ndarray
+    gap_intervals: np.ndarray
+    acc_clipped: np.ndarray
+    gyr_clipped: np.ndarray
+    saturated: np.ndarray
+
+
+def prepare_imu(
+    t: np.ndarray,
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    rate_hz: float | None = None,
+    acc_full_scale: float | None = None,
+    gyr_full_scale: float | None = None,
+) -> PreparedImu:
+    """Uniform clock, gap marking and clipped-sample repair for one sensor (units m/s^2, deg/s).
+
+    The rate is ``rate_hz`` when it agrees with the timestamps within 2%, else the effective rate. Without a
+    known full scale, clipping is recognised from the data (an axis sitting at its own extreme, above 8 g or
+    1000 deg/s).
+    """
+    eff = effective_rate(t)
+    rate = rate_hz if rate_hz and abs(rate_hz - eff) <= 0.02 * eff else eff
+    grid, vals, gap = to_uniform(t, np.column_stack([acc, gyr]), rate)
+    a, g = vals[:, :3], vals[:, 3:]
+    a, a_clip = _repair_axes(a, acc_full_scale, 8.0 * GRAVITY)
+    g, g_clip = _repair_axes(g, gyr_full_scale, 1000.0)
+    return PreparedImu(
+        grid, a, g, rate, gap, find_gaps(t, rate, 3.0), a_clip, g_clip, a_clip | g_clip
+    )
+
+
+def _repair_axes(
+    x: np.ndarray, full_scale: float | None, min_level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    if full_scale is not None:
+        return repair_clipped(x, full_scale)
+    mask = np.zeros(x.shape[0], dtype=bool)
+    out = x.copy()
+    for k in range(x.shape[1]):
+        if not saturation_mask(x[:, k], None, min_level).any():
+            continue
+        out[:, k], m = repair_clipped(x[:, k], float(np.abs(x[:, k]).max()))
+        mask |= m
+    return out, mask

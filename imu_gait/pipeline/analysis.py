@@ -1,0 +1,240 @@
+"""Run the pipeline on a Session: per-stride table, curves, summary and quality flags (DESIGN.md section 5).
+
+``analyze(session)`` runs, per foot sensor: preprocessing (uniform clock, gaps, clipped samples) -> sensor-to-foot
+alignment -> strides and events -> trajectory -> pronation (:func:`imu_gait.pipeline.foot.analyze_foot`), then
+the steps of other segments (knee, pelvis) add their columns. ``write_analysis`` writes strides.csv, curves.csv,
+summary.csv, squats.csv (when there are squats), quality.json and figures/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imu_gait.pipeline.foot import CURVE_POINTS, FOOT_COLUMNS, analyze_foot
+from imu_gait.pipeline.signal import GRAVITY, prepare_imu
+from imu_gait.session import Session
+
+KNEE_COLUMNS = (
+    "knee_abduction_ic",
+    "knee_abduction_peak",
+    "knee_frontal_excursion",
+    "knee_flexion_peak_stance",
+)
+STRIDE_COLUMNS = (*FOOT_COLUMNS, *KNEE_COLUMNS, "pelvic_drop_peak", "quality", "foot_clearance")
+CURVE_COLUMNS = ("side", "stride", "variable", "pct", "value")
+SQUAT_COLUMNS = (
+    "side",
+    "task",
+    "rep",
+    "start",
+    "end",
+    "knee_flexion_peak",
+    "knee_abduction_peak",
+    "knee_frontal_excursion",
+)
+FOOT_PLACEMENTS = {"left_foot": "left", "right_foot": "right"}
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class Analysis:
+    """Result of :func:`analyze`: ``strides`` (strides.csv), ``curves`` (curves.csv, long format), ``summary``
+    (one row per side and activity), ``squats`` (squats.csv rows), ``quality`` (quality.json)."""
+
+    strides: pd.DataFrame
+    curves: pd.DataFrame
+    summary: pd.DataFrame
+    squats: pd.DataFrame
+    quality: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def analyze(
+    session: Session,
+    *,
+    mounting: Mapping[str, np.ndarray | str] | None = None,
+    progress: Progress | None = None,
+) -> Analysis:
+    """Analyse a session. ``mounting``: optional declared sensor -> segment rotations (3x3) or preset names per
+    placement (see :data:`imu_gait.pipeline.calibration.MOUNTING_PRESETS`), replacing the estimated alignment.
+    ``progress(step, fraction)`` is called as the work advances."""
+    mounting = dict(mounting or {})
+    report = progress or (lambda step, frac: None)
+    quality: dict[str, Any] = {
+        "sensors": {},
+        "warnings": [],
+        "assumptions": {
+            "alignment": "foot z from gravity at rest, y from the dominant gyroscope axis while walking, sign "
+            "from the push-off pattern and the direction of travel (unless a mounting was declared)",
+            "events": "IC = end of the swing's toe-up rotation, FC = push-off pitch-rate peak, mid-stance = "
+            "minimum of the SHOE zero-velocity statistic",
+            "trajectory": "strapdown between mid-stances, zero velocity at both, linear drift plus a step at "
+            "the contact impact",
+            "eversion_zero": "static calibration if present, else median mid-stance angle of level strides",
+        },
+    }
+    static_window = session.calibration.get("static") if session.calibration else None
+    tables, curve_blocks = [], []
+    feet = [p for p in FOOT_PLACEMENTS if p in session.data]
+    if not feet:
+        quality["warnings"].append(
+            "no foot sensor: no strides or pronation (placements left_foot/right_foot)"
+        )
+    for i, placement in enumerate(feet):
+        side = FOOT_PLACEMENTS[placement]
+        report(f"{placement}: preparing", i / max(len(feet), 1))
+        data, info = session.data[placement], session.sensors[placement]
+        prep = prepare_imu(
+            data.t,
+            data.acc,
+            data.gyr,
+            rate_hz=info.rate_hz,
+            acc_full_scale=info.acc_range_g * GRAVITY if info.acc_range_g else None,
+            gyr_full_scale=info.gyr_range_dps,
+        )
+        static = None
+        if static_window:
+            static = (prep.t >= static_window[0]) & (prep.t <= static_window[1])
+        report(f"{placement}: strides and pronation", (i + 0.3) / len(feet))
+        res = analyze_foot(
+            float(prep.t[0]),
+            prep.acc,
+            prep.gyr,
+            prep.rate_hz,
+            side,
+            static=static,
+            flagged={"gap": prep.gap, "saturated": prep.saturated},
+            mounting=mounting.get(placement),
+        )
+        sq = res.quality
+        sq["rate_hz"] = round(prep.rate_hz, 4)
+        sq["gaps"] = prep.gap_intervals.tolist()
+        sq["saturated_samples"] = {
+            "acc": int(prep.acc_clipped.sum()),
+            "gyr": int(prep.gyr_clipped.sum()),
+        }
+        quality["sensors"][placement] = sq
+        quality["warnings"].extend(sq["warnings"])
+        if prep.saturated.any():
+            quality["warnings"].append(
+                f"{placement}: {int(prep.saturated.sum())} clipped samples (sensor range); strides flagged"
+            )
+        df = pd.DataFrame({k: v for k, v in res.strides.items() if k != "ms"})
+        df.insert(0, "stride", np.arange(len(df)))
+        df.insert(0, "side", side)
+        tables.append(df)
+        if len(df):
+            curve_blocks.append(_long_curves(side, res.curves, "eversion"))
+    strides = (
+        pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=STRIDE_COLUMNS)
+    )
+    for c in STRIDE_COLUMNS:
+        if c not in strides.columns:
+            strides[c] = np.nan
+    strides = strides[list(STRIDE_COLUMNS)]
+    curves = (
+        pd.concat(curve_blocks, ignore_index=True)
+        if curve_blocks
+        else pd.DataFrame(columns=list(CURVE_COLUMNS))
+    )
+    squats = pd.DataFrame(columns=list(SQUAT_COLUMNS))
+    # further steps (knee, pelvis) add their columns, curves, squats and quality here
+    report("summary", 1.0)
+    return Analysis(strides, curves, summarize(strides), squats, quality)
+
+
+def _long_curves(side: str, curves: np.ndarray, variable: str) -> pd.DataFrame:
+    k = curves.shape[0]
+    pct = np.linspace(0.0, 100.0, CURVE_POINTS)
+    return pd.DataFrame(
+        {
+            "side": side,
+            "stride": np.repeat(np.arange(k), CURVE_POINTS),
+            "variable": variable,
+            "pct": np.tile(pct, k),
+            "value": curves.ravel(),
+        }
+    )
+
+
+SUMMARY_METRICS = tuple(
+    c
+    for c in STRIDE_COLUMNS
+    if c not in ("side", "stride", "activity", "ic", "fc", "end", "quality")
+)
+
+
+def summarize(strides: pd.DataFrame) -> pd.DataFrame:
+    """One row per side and activity: ``n_strides``, ``n_ok`` (quality ok) and ``<metric>_mean/_sd/_cv`` for
+    every numeric metric (cv = sd / |mean|, NaN when the mean is 0). SD is the sample SD (ddof 1)."""
+    rows = []
+    if len(strides) == 0:
+        return pd.DataFrame(columns=["side", "activity", "n_strides", "n_ok"])
+    for (side, act), g in strides.groupby(["side", "activity"], sort=True):
+        row: dict[str, Any] = {
+            "side": side,
+            "activity": act,
+            "n_strides": len(g),
+            "n_ok": int((g["quality"] == "ok").sum()),
+        }
+        for c in SUMMARY_METRICS:
+            v = pd.to_numeric(g[c], errors="coerce").to_numpy(dtype=np.float64)
+            v = v[np.isfinite(v)]
+            mean = float(v.mean()) if v.size else np.nan
+            sd = float(v.std(ddof=1)) if v.size > 1 else np.nan
+            row[f"{c}_mean"] = mean
+            row[f"{c}_sd"] = sd
+            row[f"{c}_cv"] = sd / abs(mean) if v.size > 1 and mean != 0 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_analysis(analysis: Analysis, out_dir: str | Path, *, figures: bool = True) -> list[Path]:
+    """Write strides.csv, curves.csv, summary.csv, quality.json, squats.csv (if any) and figures/*.png into
+    ``out_dir`` (created). Returns the paths written."""
+    from imu_gait.session import write_json_atomic
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in (
+        ("strides.csv", analysis.strides),
+        ("curves.csv", analysis.curves),
+        ("summary.csv", analysis.summary),
+    ):
+        path = out / name
+        df.to_csv(path, index=False, float_format="%.6g")
+        written.append(path)
+    if len(analysis.squats):
+        path = out / "squats.csv"
+        analysis.squats.to_csv(path, index=False, float_format="%.6g")
+        written.append(path)
+    path = out / "quality.json"
+    write_json_atomic(_json_safe(analysis.quality), path)
+    written.append(path)
+    if figures:
+        from imu_gait.plots.foot import write_foot_figures
+
+        written.extend(write_foot_figures(analysis, out / "figures"))
+    return written
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj

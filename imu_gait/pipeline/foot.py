@@ -1,0 +1,372 @@
+"""The foot step: alignment, strides, trajectory and pronation of one shoe sensor (arrays in, arrays out).
+
+Pronation (DESIGN.md section 6): the eversion angle is :func:`imu_gait.anatomy.foot_eversion` of the foot's
+orientation in the ground frame; per stride it is reported at initial contact, at its peak in stance, as the
+excursion (peak minus IC), as the peak positive eversion rate in stance and as the time of the peak in % stance;
+the stance curve is resampled to 101 points from IC to FC. Zero: the foot flat in the static standing
+calibration, else the median mid-stance (foot-flat) angle of level-walking strides.
+
+Orientation in stance is anchored at the stride's own mid-stance (tilt from gravity) and integrated from the
+gyroscope both ways, so it drifts for at most half a stance. The foot frame comes from
+:mod:`imu_gait.pipeline.calibration`, which is where the accuracy of the eversion angle is won or lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imu_gait.anatomy import foot_eversion
+from imu_gait.pipeline.calibration import (
+    FootAlignment,
+    align_foot_sensor,
+    declared_foot_alignment,
+    flip_foot_alignment,
+    refine_foot_alignment,
+    still_mask,
+    with_forward_agreement,
+)
+from imu_gait.pipeline.signal import lowpass
+from imu_gait.pipeline.strides import (
+    FootEvents,
+    classify_activity,
+    detect_foot_events,
+    shoe_statistic,
+)
+from imu_gait.pipeline.trajectory import (
+    anchored_orientation,
+    integrate_gyro,
+    quat_to_matrix,
+    signed_angle_2d,
+    stride_trajectory,
+    tilt_from_gravity,
+)
+
+CURVE_POINTS = 101
+EVERSION_LOWPASS_HZ = 20.0
+ZV_THRESHOLD = 30.0  # SHOE statistic below which a stance sample counts as still (Skog 2010 scale)
+
+FOOT_COLUMNS = (
+    "side",
+    "stride",
+    "activity",
+    "ic",
+    "fc",
+    "end",
+    "stride_time",
+    "stance_time",
+    "swing_time",
+    "cadence",
+    "stride_length",
+    "speed",
+    "elevation_change",
+    "eversion_ic",
+    "eversion_peak",
+    "eversion_excursion",
+    "eversion_velocity_peak",
+    "time_to_peak_eversion",
+)
+
+
+def pronation_metrics(
+    t: np.ndarray, eversion: np.ndarray, ic: float, fc: float
+) -> dict[str, float]:
+    """Per-stride pronation from an eversion series (deg) at times ``t`` (s) covering the stance [ic, fc] (s).
+
+    Returns eversion_ic, eversion_peak, eversion_excursion (peak - IC) in deg, eversion_velocity_peak (deg/s,
+    largest positive rate in stance) and time_to_peak_eversion (% stance).
+    """
+    inside = (t >= ic) & (t <= fc)
+    ev_ic = float(np.interp(ic, t, eversion))
+    if inside.sum() < 2:
+        nan = float("nan")
+        return dict.fromkeys(
+            ("eversion_ic", "eversion_peak", "eversion_excursion", "eversion_velocity_peak"), nan
+        ) | {"time_to_peak_eversion": nan}
+    tt, ee = t[inside], eversion[inside]
+    k = int(np.argmax(ee))
+    rate = np.gradient(eversion, t)[inside]
+    return {
+        "eversion_ic": ev_ic,
+        "eversion_peak": float(ee[k]),
+        "eversion_excursion": float(ee[k] - ev_ic),
+        "eversion_velocity_peak": float(max(rate.max(), 0.0)),
+        "time_to_peak_eversion": float(100.0 * (tt[k] - ic) / (fc - ic)),
+    }
+
+
+def stance_curve(t: np.ndarray, values: np.ndarray, ic: float, fc: float) -> np.ndarray:
+    """``values`` resampled at 101 points from ``ic`` to ``fc`` (0..100 % stance)."""
+    return np.interp(np.linspace(ic, fc, CURVE_POINTS), t, values)
+
+
+@dataclass
+class FootResult:
+    """Everything the foot step found for one sensor.
+
+    ``strides``: column name -> array, one entry per stride (FOOT_COLUMNS except side/stride, plus
+    ``foot_clearance``, ``quality`` and ``ms``); ``curves`` (k, 101) stance eversion; ``quality``: JSON-ready dict.
+    """
+
+    strides: dict[str, np.ndarray]
+    curves: np.ndarray
+    alignment: FootAlignment
+    events: FootEvents
+    quality: dict = field(default_factory=dict)
+
+
+def _foot_frame(acc: np.ndarray, gyr: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return acc @ R.T, gyr @ R.T
+
+
+def _up_at(a_foot: np.ndarray, i: int, half: int) -> np.ndarray:
+    seg = a_foot[max(i - half, 0) : i + half + 1]
+    return seg.mean(axis=0)
+
+
+def analyze_foot(
+    t0: float,
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    rate_hz: float,
+    side: str,
+    *,
+    static: np.ndarray | None = None,
+    flagged: dict[str, np.ndarray] | None = None,
+    mounting: np.ndarray | str | None = None,
+) -> FootResult:
+    """Run the foot step on one uniformly sampled shoe sensor.
+
+    ``t0`` session time (s) of sample 0; ``acc`` (n, 3) m/s^2 and ``gyr`` (n, 3) deg/s in the sensor frame;
+    ``side`` 'left'/'right'; ``static`` (n,) mask of the standing calibration; ``flagged``: reason -> (n,) mask of
+    samples not to trust (gaps, saturation) that flag the strides overlapping them; ``mounting``: a declared
+    sensor -> foot rotation or preset name (skips the estimation).
+    """
+    flagged = flagged or {}
+    still = still_mask(acc, gyr, rate_hz)
+    notes: list[str] = []
+    if mounting is not None:
+        al = declared_foot_alignment(mounting)
+    else:
+        al = align_foot_sensor(acc, gyr, rate_hz, static=static, still=still)
+    a, w = _foot_frame(acc, gyr, al.R)
+    shoe = shoe_statistic(a, w, rate_hz)
+    ev = detect_foot_events(w[:, 1], shoe, rate_hz)
+    if mounting is None:
+        bounds = _stride_bounds(ev)
+        al = refine_foot_alignment(acc, gyr, al, bounds)
+        a, w = _foot_frame(acc, gyr, al.R)
+        shoe = shoe_statistic(a, w, rate_hz)
+        ev = detect_foot_events(w[:, 1], shoe, rate_hz)
+
+    gravity = float(np.median(np.linalg.norm(acc[still], axis=1))) if still.sum() > 10 else 9.80665
+    R_int = quat_to_matrix(integrate_gyro(w, rate_hz))
+    traj = _trajectories(a, R_int, ev, rate_hz, gravity, shoe, ZV_THRESHOLD)
+
+    forward = _forward_share(traj)
+    if mounting is None and np.isfinite(forward) and forward < 0.5:
+        # the pitch pattern chose the wrong sign: the foot travels backwards in this frame
+        al = flip_foot_alignment(al)
+        a, w = _foot_frame(acc, gyr, al.R)
+        shoe = shoe_statistic(a, w, rate_hz)
+        ev = detect_foot_events(w[:, 1], shoe, rate_hz)
+        R_int = quat_to_matrix(integrate_gyro(w, rate_hz))
+        traj = _trajectories(a, R_int, ev, rate_hz, gravity, shoe, ZV_THRESHOLD)
+        forward = _forward_share(traj)
+    if mounting is None:
+        al = with_forward_agreement(al, forward)
+    side_check = _side_check(traj, side)
+    if side_check.get("warning"):
+        notes.append(side_check["warning"])
+
+    strides, curves, zero_info = _stride_table(
+        t0, a, R_int, ev, traj, rate_hz, side, static, flagged, al
+    )
+    quality = {
+        "alignment": al.to_json(),
+        "side_check": side_check,
+        "eversion_zero": zero_info,
+        "gravity_m_s2": round(gravity, 4),
+        "n_stances": int(ev.ic.size),
+        "n_strides": len(strides["ic"]),
+        "warnings": notes,
+    }
+    return FootResult(strides, curves, al, ev, quality)
+
+
+def _stride_bounds(ev: FootEvents) -> np.ndarray:
+    k = np.flatnonzero(ev.stride_ok)
+    if k.size == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.column_stack([np.floor(ev.ic[k]), np.ceil(ev.ic[k + 1])]).astype(np.int64)
+
+
+def _trajectories(
+    a: np.ndarray,
+    R_int: np.ndarray,
+    ev: FootEvents,
+    rate_hz: float,
+    gravity: float,
+    shoe: np.ndarray,
+    zv_threshold: float,
+) -> dict[int, object]:
+    half = max(round(0.02 * rate_hz), 1)
+    out = {}
+    for k in np.flatnonzero(ev.stride_ok):
+        i0, i1 = int(ev.ms[k]), int(ev.ms[k + 1])
+        if i1 - i0 < 3:
+            continue
+        contact = int(np.ceil(ev.ic[k + 1])) - i0
+        flat = np.flatnonzero(shoe[i0 + contact : i1 + 1] < zv_threshold) + contact
+        out[int(k)] = stride_trajectory(
+            a[i0 : i1 + 1],
+            R_int[i0 : i1 + 1],
+            _up_at(a, i0, half),
+            _up_at(a, i1, half),
+            rate_hz,
+            gravity,
+            contact=contact if 0 < contact < i1 - i0 else None,
+            still_end=flat,
+        )
+    return out
+
+
+def _forward_share(traj: dict) -> float:
+    """Share of strides (longer than 0.2 m) whose displacement points along the foot's +x."""
+    votes = [float(tr.direction @ tr.foot_x) > 0 for tr in traj.values() if tr.length > 0.2]
+    return float(np.mean(votes)) if votes else float("nan")
+
+
+def _side_check(traj: dict, side: str) -> dict:
+    """Foot progression angle (toe-out positive) per stride; a consistent toe-in of the declared side suggests
+    the placement's side is swapped (most people walk with 5-15 deg toe-out)."""
+    ang = [signed_angle_2d(tr.direction, tr.foot_x) for tr in traj.values() if tr.length > 0.3]
+    if len(ang) < 4:
+        return {"progression_angle_deg": None, "warning": ""}
+    sign = 1.0 if side == "left" else -1.0
+    toe_out = sign * float(np.median(ang))
+    consistent = float(np.mean(np.sign(ang) == np.sign(np.median(ang))))
+    warning = ""
+    if toe_out < -4.0 and consistent > 0.8:
+        warning = (
+            f"{side} foot: median foot progression angle {toe_out:.1f} deg (toe-in) on every stride; "
+            "check that the sensor is on the {side} shoe (left and right may be swapped)"
+        ).replace("{side}", side)
+    return {
+        "progression_angle_deg": round(toe_out, 2),
+        "consistency": round(consistent, 3),
+        "warning": warning,
+    }
+
+
+def _stride_table(
+    t0: float,
+    a: np.ndarray,
+    R_int: np.ndarray,
+    ev: FootEvents,
+    traj: dict,
+    rate_hz: float,
+    side: str,
+    static: np.ndarray | None,
+    flagged: dict[str, np.ndarray],
+    al: FootAlignment,
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    n = a.shape[0]
+    half = max(round(0.02 * rate_hz), 1)
+    pad = max(round(0.1 * rate_hz), 3)
+    ks = [k for k in np.flatnonzero(ev.stride_ok) if int(k) in traj]
+    rows: dict[str, list] = {
+        c: []
+        for c in (
+            *FOOT_COLUMNS[3:13],
+            "foot_clearance",
+            "ms",
+            "flags",
+            "raw_ev_t",
+            "raw_ev",
+            "raw_ms_ev",
+        )
+    }
+    for k in ks:
+        tr = traj[k]
+        ic, fc, end = ev.ic[k], ev.fc[k], ev.ic[k + 1]
+        stride_time = (end - ic) / rate_hz
+        stance_time = (fc - ic) / rate_hz
+        i0 = max(int(np.floor(ic)) - pad, 0)
+        i1 = min(int(np.ceil(fc)) + pad + 1, n)
+        ms = int(ev.ms[k])
+        R = anchored_orientation(R_int[i0:i1], ms - i0, _up_at(a, ms, half))
+        raw = lowpass(foot_eversion(R, side), rate_hz, EVERSION_LOWPASS_HZ)
+        rows["ic"].append(t0 + ic / rate_hz)
+        rows["fc"].append(t0 + fc / rate_hz)
+        rows["end"].append(t0 + end / rate_hz)
+        rows["stride_time"].append(stride_time)
+        rows["stance_time"].append(stance_time)
+        rows["swing_time"].append(stride_time - stance_time)
+        rows["cadence"].append(120.0 / stride_time)
+        rows["stride_length"].append(tr.length)
+        rows["speed"].append(tr.length / stride_time)
+        rows["elevation_change"].append(tr.elevation)
+        rows["foot_clearance"].append(tr.clearance)
+        rows["ms"].append(t0 + ms / rate_hz)
+        rows["raw_ev_t"].append(np.arange(i0, i1) / rate_hz)
+        rows["raw_ev"].append(raw)
+        rows["raw_ms_ev"].append(float(raw[ms - i0]))
+        lo, hi = int(np.floor(ic)), int(np.ceil(end)) + 1
+        f = [name for name, m in flagged.items() if m[lo:hi].any()]
+        if tr.tilt_error_deg > 10.0:
+            f.append("orientation_drift")
+        rows["flags"].append(f)
+    cols = {
+        c: np.asarray(v, dtype=np.float64)
+        for c, v in rows.items()
+        if c in FOOT_COLUMNS or c in ("foot_clearance", "ms")
+    }
+    activity = classify_activity(
+        cols["stride_time"], cols["stance_time"], cols["stride_length"], cols["elevation_change"]
+    )
+    zero, zero_info = _eversion_zero(a, static, side, np.asarray(rows["raw_ms_ev"]), activity)
+    curves = np.zeros((len(ks), CURVE_POINTS))
+    metrics: dict[str, list] = {c: [] for c in FOOT_COLUMNS[13:]}
+    for j in range(len(ks)):
+        tt, ee = rows["raw_ev_t"][j], rows["raw_ev"][j] - zero
+        ic_s, fc_s = ev.ic[ks[j]] / rate_hz, ev.fc[ks[j]] / rate_hz
+        for name, v in pronation_metrics(tt, ee, ic_s, fc_s).items():
+            metrics[name].append(v)
+        curves[j] = stance_curve(tt, ee, ic_s, fc_s)
+    for name, v in metrics.items():
+        cols[name] = np.asarray(v, dtype=np.float64)
+    quality = []
+    for j in range(len(ks)):
+        f = list(rows["flags"][j])
+        if activity[j] == "other":
+            f.append("implausible_stride")
+        if al.confidence < 0.5:
+            f.append("low_alignment_confidence")
+        quality.append(";".join(f) if f else "ok")
+    cols["activity"] = activity
+    cols["quality"] = np.asarray(quality, dtype=object)
+    return cols, curves, zero_info
+
+
+def _eversion_zero(
+    a: np.ndarray,
+    static: np.ndarray | None,
+    side: str,
+    ms_eversion: np.ndarray,
+    activity: np.ndarray,
+) -> tuple[float, dict]:
+    """Eversion offset (deg): the foot-flat angle in the static calibration, else the median mid-stance angle
+    of level-walking strides."""
+    if static is not None and static.sum() > 5:
+        up = a[static].mean(axis=0)
+        z = float(foot_eversion(tilt_from_gravity(up), side))
+        return z, {"source": "static calibration", "offset_deg": round(z, 3)}
+    level = ms_eversion[activity == "walk"]
+    if level.size == 0:
+        level = ms_eversion
+    if level.size == 0:
+        return 0.0, {"source": "none (no strides)", "offset_deg": 0.0}
+    z = float(np.median(level))
+    return z, {"source": "median mid-stance of level strides", "offset_deg": round(z, 3)}

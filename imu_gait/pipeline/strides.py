@@ -1,0 +1,219 @@
+"""Stride segmentation, gait events and the activity of each stride, for one foot sensor in the foot frame.
+
+Inputs are foot-frame signals (see :mod:`imu_gait.pipeline.calibration`): the mediolateral angular rate
+``gyr_ml`` (deg/s, y = left, so toe-down rotation is positive and the swing is a large negative lobe) and the
+accelerometer (m/s^2).
+
+Method:
+- Cycles are bounded by mid-swing peaks of the mediolateral angular rate (Rampp et al. 2015, IEEE TBME 62:1089;
+  Falbriard et al. 2018, Front Physiol 9:610). Peaks are accepted relative to their neighbours, so slow walking,
+  stairs and running in one session are all found, and two peaks are only separate swings when a stance (a return
+  to stillness or at least to toe-down rotation) lies between them.
+- Initial contact: the end of the toe-up rotation of the swing, i.e. the first negative-to-positive zero
+  crossing of the mediolateral rate after mid-swing (the foot is most dorsiflexed at heel contact); final contact:
+  the toe-down rate peak of push-off before the next mid-swing (the minimum of the pitch rate in the second half of
+  the cycle in Falbriard's sign convention). Both are refined to sub-sample times.
+- Mid-stance: the minimum of the SHOE zero-velocity statistic between IC and FC (Skog et al. 2010, IEEE TBME
+  57:2657, generalized likelihood ratio test on accelerometer and gyroscope); used as the zero-velocity instant
+  of the trajectory.
+- Activity per stride from the stride's trajectory and timing (:func:`classify_activity`): elevation change
+  marks stairs (as in Ullrich et al. 2021, Sensors 21:6559), a stance shorter than half the stride (a flight
+  phase) marks running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from imu_gait.pipeline.signal import GRAVITY, lowpass, moving_mean
+
+ACTIVITIES = ("walk", "stairs_up", "stairs_down", "run", "other")
+
+
+@dataclass
+class FootEvents:
+    """Events of one foot, in fractional sample indices of its (uniform) signal.
+
+    One entry per stance k: ``ic[k]`` initial contact, ``ms[k]`` mid-stance (integer sample, zero velocity),
+    ``fc[k]`` final contact (NaN for a stance without a following swing). Stride k runs ``ic[k]`` -> ``ic[k+1]``
+    when ``stride_ok[k]`` (consecutive stances of one walking bout). ``midswing`` holds the accepted mid-swing
+    peaks.
+    """
+
+    ic: np.ndarray
+    ms: np.ndarray
+    fc: np.ndarray
+    stride_ok: np.ndarray
+    midswing: np.ndarray
+
+
+def shoe_statistic(
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    rate_hz: float,
+    sigma_acc: float = 0.5,
+    sigma_gyr_dps: float = 10.0,
+    window_s: float = 0.03,
+) -> np.ndarray:
+    """SHOE zero-velocity test statistic (Skog et al. 2010) per sample, dimensionless; small = still.
+
+    Mean over a centred window of |a - g u|^2 / sigma_acc^2 + |w|^2 / sigma_gyr^2, with u the window's mean
+    specific-force direction. ``acc`` m/s^2, ``gyr`` deg/s.
+    """
+    n = max(round(window_s * rate_hz), 1)
+    a_mean = moving_mean(acc, n)
+    u = a_mean / np.maximum(np.linalg.norm(a_mean, axis=1, keepdims=True), 1e-9)
+    a2 = moving_mean(np.einsum("ij,ij->i", acc, acc), n)
+    # mean |a - g u|^2 = mean|a|^2 - 2 g u.mean(a) + g^2 over the window
+    term_a = np.maximum(a2 - 2.0 * GRAVITY * np.einsum("ij,ij->i", u, a_mean) + GRAVITY**2, 0.0)
+    term_g = moving_mean(np.einsum("ij,ij->i", gyr, gyr), n)
+    return term_a / sigma_acc**2 + term_g / sigma_gyr_dps**2
+
+
+def find_midswings(
+    gyr_ml: np.ndarray, rate_hz: float, min_height_dps: float = 60.0, min_interval_s: float = 0.3
+) -> np.ndarray:
+    """Candidate mid-swing samples: negative peaks of the (low-passed) mediolateral rate.
+
+    A candidate must exceed ``min_height_dps`` and 30% of the median height of the larger candidates within
+    +/-10 s (so the threshold follows the gait speed through a session).
+    """
+    neg = -gyr_ml
+    peaks, props = find_peaks(
+        neg, height=min_height_dps, distance=max(int(min_interval_s * rate_hz), 1), prominence=40.0
+    )
+    if peaks.size == 0:
+        return peaks
+    h = props["peak_heights"]
+    keep = np.ones(peaks.size, dtype=bool)
+    half = 10.0 * rate_hz
+    lo = np.searchsorted(peaks, peaks - half)
+    hi = np.searchsorted(peaks, peaks + half)
+    for i in range(peaks.size):
+        local = h[lo[i] : hi[i]]
+        ref = np.median(local[local >= np.median(local)])
+        keep[i] = h[i] >= 0.3 * ref
+    return peaks[keep]
+
+
+def _zero_crossing_up(x: np.ndarray, start: int, stop: int) -> float:
+    """First negative-to-non-negative crossing of ``x`` in [start, stop), linearly interpolated; NaN if none."""
+    seg = x[start:stop]
+    idx = np.flatnonzero((seg[:-1] < 0) & (seg[1:] >= 0))
+    if idx.size == 0:
+        return float("nan")
+    i = idx[0]
+    return start + i + float(-seg[i] / (seg[i + 1] - seg[i]))
+
+
+def _parabolic_peak(x: np.ndarray, i: int) -> float:
+    """Sub-sample position of a local maximum at integer ``i``."""
+    if i <= 0 or i >= x.size - 1:
+        return float(i)
+    a, b, c = x[i - 1], x[i], x[i + 1]
+    den = a - 2 * b + c
+    return float(i) if den >= 0 else i + 0.5 * (a - c) / den
+
+
+def detect_foot_events(
+    gyr_ml: np.ndarray,
+    shoe: np.ndarray,
+    rate_hz: float,
+    max_stride_s: float = 2.5,
+    min_stride_s: float = 0.35,
+) -> FootEvents:
+    """Segment one foot's signal into stances and strides (see the module docstring for the method).
+
+    ``gyr_ml`` (n,) foot-frame mediolateral rate (deg/s, toe-down positive); ``shoe`` (n,) the SHOE statistic.
+    """
+    n = gyr_ml.size
+    g_ic = lowpass(gyr_ml, rate_hz, 30.0)  # contact: end of the swing's toe-up rotation
+    g_fc = lowpass(gyr_ml, rate_hz, 50.0)  # toe-off: sharp push-off peak, keep its timing
+    g_sw = lowpass(gyr_ml, rate_hz, 6.0)  # mid-swing: one smooth lobe per swing
+    cand = find_midswings(g_sw, rate_hz)
+    cand = _merge_without_stance(cand, g_ic, rate_hz)
+    ics, mss, fcs, cyc = [], [], [], []
+    max_gap = int(max_stride_s * rate_hz)
+    for j, m in enumerate(cand):
+        nxt = cand[j + 1] if j + 1 < cand.size else None
+        stop = nxt if nxt is not None and nxt - m <= max_gap * 2 else min(m + max_gap, n)
+        ic = _zero_crossing_up(g_ic, m, stop)
+        if not np.isfinite(ic):
+            continue
+        i0 = int(np.ceil(ic))
+        if nxt is not None and nxt - m <= max_gap * 2:
+            # mid-stance: the stillest sample before the next swing; toe-off: the push-off peak after it
+            ms = i0 + int(np.argmin(shoe[i0:nxt])) if nxt > i0 else i0
+            j_fc = ms + int(np.argmax(g_fc[ms:nxt])) if nxt > ms else ms
+            fc = _parabolic_peak(g_fc, j_fc)
+        else:
+            # last stance of a bout: the foot comes to rest; no toe-off
+            end = min(i0 + int(1.0 * rate_hz), n)
+            ms = i0 + int(np.argmin(shoe[i0:end])) if end > i0 else i0
+            fc = float("nan")
+        ics.append(ic)
+        mss.append(ms)
+        fcs.append(fc)
+        cyc.append(j)
+    ic = np.asarray(ics)
+    ms = np.asarray(mss, dtype=np.int64)
+    fc = np.asarray(fcs)
+    ok = np.zeros(ic.size, dtype=bool)
+    if ic.size > 1:
+        dur = np.diff(ic) / rate_hz
+        stance = (fc[:-1] - ic[:-1]) / rate_hz
+        ok[:-1] = (
+            (dur >= min_stride_s)
+            & (dur <= max_stride_s)
+            & np.isfinite(fc[:-1])
+            & (fc[:-1] < ic[1:])
+            & (stance > 0.08)
+            & (stance < 0.85 * dur)
+            & (np.diff(np.asarray(cyc)) == 1)
+        )
+    return FootEvents(ic=ic, ms=ms, fc=fc, stride_ok=ok, midswing=cand)
+
+
+def _merge_without_stance(cand: np.ndarray, g: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Drop the smaller of two neighbouring mid-swing candidates when the rate never turns toe-down (>= 0)
+    between them: both belong to one swing."""
+    if cand.size < 2:
+        return cand
+    keep = list(cand[:1])
+    for c in cand[1:]:
+        prev = keep[-1]
+        if (g[prev:c] >= 0).any():
+            keep.append(c)
+        elif g[c] < g[prev]:
+            keep[-1] = c
+    return np.asarray(keep, dtype=np.int64)
+
+
+def classify_activity(
+    stride_time: np.ndarray,
+    stance_time: np.ndarray,
+    stride_length: np.ndarray,
+    elevation_change: np.ndarray,
+    stairs_min_m: float = 0.12,
+    run_max_duty: float = 0.5,
+) -> np.ndarray:
+    """Activity of each stride: ``stairs_up``/``stairs_down`` when the elevation change exceeds
+    ``stairs_min_m`` (a stride on stairs climbs two steps, 0.2-0.45 m), ``run`` when the stance lasts less than
+    ``run_max_duty`` of the stride (a flight phase), ``other`` when implausible (no trajectory, stride length
+    above 3.5 m or climbing more than 0.8 m), else ``walk``."""
+    out = np.full(stride_time.size, "walk", dtype=object)
+    duty = stance_time / stride_time
+    out[duty < run_max_duty] = "run"
+    out[elevation_change >= stairs_min_m] = "stairs_up"
+    out[elevation_change <= -stairs_min_m] = "stairs_down"
+    bad = (
+        ~np.isfinite(stride_length)
+        | ~np.isfinite(elevation_change)
+        | (stride_length > 3.5)
+        | (np.abs(elevation_change) > 0.8)
+    )
+    out[bad] = "other"
+    return out
