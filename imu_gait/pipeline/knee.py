@@ -27,7 +27,9 @@ from imu_gait.pipeline.pelvis import pelvic_drop_peaks, pelvic_drop_series, pelv
 from imu_gait.pipeline.segment_calibration import (
     detect_still,
     resolve_hinge_signs,
+    rotation_about_axis,
     segment_frame,
+    unit,
     up_in_sensor,
     window_mask,
 )
@@ -46,13 +48,19 @@ CURVE_POINTS = 101
 
 
 def heading_offset(
-    a: np.ndarray, b: np.ndarray, rate_hz: float, window_s: float = 6.0
+    a: np.ndarray,
+    b: np.ndarray,
+    rate_hz: float,
+    window_s: float = 6.0,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Heading angle (rad, (n,)) that rotates vectors ``b`` (n, 3) about ground z onto ``a`` (n, 3), as a
-    weighted circular mean over a centred window of ``window_s`` seconds (weights: product of horizontal norms).
-    """
+    weighted circular mean over a centred window of ``window_s`` seconds (weights: product of horizontal norms,
+    times ``weights``)."""
     cross = b[:, 0] * a[:, 1] - b[:, 1] * a[:, 0]
     dot = b[:, 0] * a[:, 0] + b[:, 1] * a[:, 1]
+    if weights is not None:
+        cross, dot = cross * weights, dot * weights
     size = max(1, round(window_s * rate_hz))
     if size >= a.shape[0]:
         return np.full(a.shape[0], np.arctan2(cross.sum(), dot.sum()))
@@ -69,29 +77,134 @@ def heading_matrices(delta: np.ndarray) -> np.ndarray:
     return out
 
 
-def aligned_knee_angles(
+def extension_weights(flexion_deg: np.ndarray, scale_deg: float = 15.0) -> np.ndarray:
+    """Weights favouring a nearly extended knee, where knee rotation is close to its standing value (the
+    rotation coupled to flexion, "screw-home", vanishes in extension)."""
+    f = np.maximum(flexion_deg, 0.0) / scale_deg
+    return np.exp(-0.5 * f * f)
+
+
+def _principal_direction(w: np.ndarray, like: np.ndarray) -> np.ndarray:
+    _, vecs = np.linalg.eigh(w.T @ w)
+    d = vecs[:, -1]
+    return d if np.dot(d, like) >= 0 else -d
+
+
+def _remove_component(w: np.ndarray, u: np.ndarray) -> np.ndarray:
+    u = np.broadcast_to(u, w.shape)
+    return w - np.sum(w * u, axis=1, keepdims=True) * u
+
+
+def _fit_axis_and_heading(
     R_thigh: np.ndarray,
     R_shank: np.ndarray,
+    gyr_thigh: np.ndarray,
+    gyr_shank: np.ndarray,
+    long_shank: np.ndarray,
+    j_thigh: np.ndarray,
+    delta: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Knee axis in the thigh sensor frame and a heading correction (rad) such that the relative angular rate
+    lies in the plane of the flexion axis and the shank's long axis (Grood & Suntay: flexion about the thigh
+    axis, rotation about the tibial axis; abduction rate, the out-of-plane part, is small)."""
+    from scipy.optimize import least_squares
+
+    w_t = np.deg2rad(gyr_thigh)
+    w_s = np.deg2rad(gyr_shank)
+    Rt_T = np.swapaxes(R_thigh, 1, 2)
+
+    def residual(p: np.ndarray) -> np.ndarray:
+        j = np.array([np.cos(p[0]) * np.cos(p[1]), np.cos(p[0]) * np.sin(p[1]), np.sin(p[0])])
+        Q = Rt_T @ heading_matrices(delta + p[2]) @ R_shank
+        rel = np.einsum("nij,nj->ni", Q, w_s) - w_t
+        u = Q @ long_shank
+        n = np.cross(j, u)
+        n /= np.linalg.norm(n, axis=1, keepdims=True)
+        return np.sum(rel * n, axis=1)
+
+    j0 = unit(j_thigh)
+    p0 = np.array([np.arcsin(np.clip(j0[2], -1, 1)), np.arctan2(j0[1], j0[0]), 0.0])
+    sol = least_squares(residual, p0, x_scale=[0.1, 0.1, 0.1], loss="soft_l1", f_scale=0.2)
+    p = sol.x
+    j = np.array([np.cos(p[0]) * np.cos(p[1]), np.cos(p[0]) * np.sin(p[1]), np.sin(p[0])])
+    return (j if np.dot(j, j0) >= 0 else -j), float(p[2])
+
+
+@dataclass(frozen=True)
+class KneeAlignment:
+    """Knee axis in each sensor frame (pointing left), segment axes ``C_*`` (columns x, y, z in sensor
+    coordinates) and the heading offset ``delta`` (rad, (n,)) that rotates the shank's ground frame onto the
+    thigh's."""
+
+    j_thigh: np.ndarray
+    j_shank: np.ndarray
+    C_thigh: np.ndarray
+    C_shank: np.ndarray
+    delta: np.ndarray
+
+
+def align_knee(
+    R_thigh: np.ndarray,
+    R_shank: np.ndarray,
+    gyr_thigh: np.ndarray,
+    gyr_shank: np.ndarray,
+    up_thigh: np.ndarray,
+    up_shank: np.ndarray,
     j_thigh: np.ndarray,
     j_shank: np.ndarray,
-    C_thigh: np.ndarray,
-    C_shank: np.ndarray,
-    side: Side,
+    moving: np.ndarray,
     rate_hz: float,
     window_s: float = 6.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Raw knee angles (deg, (n, 3): flexion, abduction, internal rotation) and the heading offset (deg, (n,)).
+    iterations: int = 1,
+) -> KneeAlignment:
+    """Refine the hinge axes (signed, from :func:`.segment_calibration.resolve_hinge_signs`) and estimate the
+    thigh-shank heading offset by the joint constraint.
 
-    ``R_*`` sensor->ground (own heading each), ``j_*`` the hinge axis in each sensor frame, ``C_*`` the segment
-    axes in sensor coordinates (:func:`.segment_calibration.segment_frame`).
+    The Seel constraint treats the knee as a hinge, so flexion-coupled axial rotation of the tibia tilts the
+    fitted axes. Here the axes are refined as the principal direction of the relative angular rate (thigh
+    frame: R_rel w_shank - w_thigh; shank frame: the reverse) after removing its component about the shank's
+    long axis, the axis of the Grood & Suntay rotation; the heading offset makes the knee axis seen from both
+    segments coincide, weighted towards an extended knee (:func:`extension_weights`).
     """
-    a = R_thigh @ j_thigh
-    b = R_shank @ j_shank
-    delta = heading_offset(a, b, rate_hz, window_s)
-    Rz = heading_matrices(delta)
-    seg_thigh = R_thigh @ C_thigh
-    seg_shank = Rz @ R_shank @ C_shank
-    return knee_angles(seg_thigh, seg_shank, side), np.degrees(delta)
+    flex = rotation_about_axis(R_shank, up_shank, j_shank) - rotation_about_axis(
+        R_thigh, up_thigh, j_thigh
+    )
+    weights = extension_weights(flex)
+    delta = heading_offset(R_thigh @ j_thigh, R_shank @ j_shank, rate_hz, window_s, weights)
+    if iterations > 0:
+        idx = np.flatnonzero(moving)
+        if idx.size > 4000:
+            idx = idx[np.linspace(0, idx.size - 1, 4000).round().astype(int)]
+        j_thigh, c = _fit_axis_and_heading(
+            R_thigh[idx],
+            R_shank[idx],
+            gyr_thigh[idx],
+            gyr_shank[idx],
+            unit(up_shank),
+            j_thigh,
+            delta[idx],
+        )
+        delta = delta + c
+        Q = np.swapaxes(R_thigh, 1, 2) @ heading_matrices(delta) @ R_shank
+        ext = weights > 0.5
+        seen = np.einsum("nji,j->ni", Q[ext] if ext.any() else Q, j_thigh).mean(axis=0)
+        j_shank = unit(seen)
+    return KneeAlignment(
+        j_thigh=j_thigh,
+        j_shank=j_shank,
+        C_thigh=segment_frame(up_thigh, j_thigh),
+        C_shank=segment_frame(up_shank, j_shank),
+        delta=delta,
+    )
+
+
+def knee_angles_aligned(
+    R_thigh: np.ndarray, R_shank: np.ndarray, alignment: KneeAlignment, side: Side
+) -> np.ndarray:
+    """Raw knee angles (deg, (n, 3): flexion, abduction, internal rotation) of heading-aligned segments."""
+    seg_thigh = R_thigh @ alignment.C_thigh
+    seg_shank = heading_matrices(alignment.delta) @ R_shank @ alignment.C_shank
+    return knee_angles(seg_thigh, seg_shank, side)
 
 
 def crosstalk(flexion: np.ndarray, abduction: np.ndarray) -> dict[str, float]:
@@ -297,11 +410,12 @@ def analyze_knee(
         axes = estimate_hinge_axes(th.gyr[moving], sh.gyr[moving])
         up_t, up_s = _up(th, static), _up(sh, static)
         j_t, j_s, margin = resolve_hinge_signs(th.R, sh.R, up_t, up_s, axes.j1, axes.j2)
-        C_t, C_s = segment_frame(up_t, j_t), segment_frame(up_s, j_s)
-        frames[f"{side}_shank"] = C_s
-        ang, delta = aligned_knee_angles(
-            th.R, sh.R, j_t, j_s, C_t, C_s, side, rate, heading_window_s
+        al = align_knee(
+            th.R, sh.R, th.gyr, sh.gyr, up_t, up_s, j_t, j_s, moving, rate, heading_window_s
         )
+        frames[f"{side}_shank"] = al.C_shank
+        ang = knee_angles_aligned(th.R, sh.R, al, side)
+        delta = np.degrees(al.delta)
         if static.any():
             ang = ang - ang[static].mean(axis=0)
         angles[side] = pd.DataFrame(
