@@ -61,13 +61,15 @@ class SampleBlock:
     """Consecutive samples decoded from one or more notifications.
 
     acc: (n, 3) m/s^2; gyr: (n, 3) deg/s (NaN for a family without gyroscope); t_device: (n,) s on the device clock
-    (unwrapped, so it never jumps back), or None; seq: (n,) int64 running sample counter, or None.
+    (unwrapped), or None; seq: (n,) int64 running sample counter (lost samples leave holes), or None;
+    mag: (n, 3) uT where the family streams a magnetometer, else None.
     """
 
     acc: np.ndarray
     gyr: np.ndarray
     t_device: np.ndarray | None = None
     seq: np.ndarray | None = None
+    mag: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.acc.shape[0])
@@ -249,7 +251,7 @@ class EncoderBase:
     def encode(self, t_device: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Notification]:
         """Samples (t s device clock, m/s^2, deg/s) -> notifications exactly as the device sends them."""
         t, a, g = check_samples(t_device, acc, gyr)
-        if not self._streaming or t.shape[0] == 0:
+        if not self.is_streaming or t.shape[0] == 0:
             return []
         return self._encode(t, a, g)
 
@@ -266,6 +268,39 @@ class EncoderBase:
         self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray
     ) -> list[Notification]:  # pragma: no cover
         raise NotImplementedError
+
+
+class Handshake:
+    """Sans-IO configuration dialogue (writes to send, reads to do, responses fed back).
+
+    Loop until ``done``: perform every action of ``next_actions()`` in order (GattWrite: write; GattRead: read and
+    pass the value to ``feed``); pass notifications/indications that arrive on the family's notify
+    characteristics to ``feed`` as well; when ``next_actions()`` returns [] and not ``done``, wait for a response
+    (the timeout is the caller's). ``feed`` raises ProtocolError when the device refused the configuration.
+    """
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def next_actions(self) -> list[GattWrite | GattRead]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def feed(self, characteristic: str, data: bytes) -> None:
+        """A response; ignored unless the dialogue is waiting for it."""
+
+
+class WriteAll(Handshake):
+    """The trivial dialogue: write these commands, no answer needed."""
+
+    def __init__(self, writes: list[GattWrite]) -> None:
+        super().__init__()
+        self._writes = list(writes)
+
+    def next_actions(self) -> list[GattWrite | GattRead]:
+        if self.done:
+            return []
+        self.done = True
+        return list(self._writes)
 
 
 def sample_times(t_first: float, n: int, rate_hz: float) -> np.ndarray:

@@ -30,11 +30,13 @@ from firmware_protocols.base import (
     EncoderBase,
     G,
     GattWrite,
+    Handshake,
     Notification,
     ProtocolError,
     SampleBlock,
     StreamConfig,
     Unwrapper,
+    WriteAll,
     any_uuid_in,
     quantize,
     snap,
@@ -67,6 +69,7 @@ CMD_START, CMD_STOP, CMD_CONN, CMD_PHY, CMD_BATCH = 1, 2, 3, 4, 5
 _START = struct.Struct("<BHBH")
 _CONN = struct.Struct("<BHHHH")
 
+STREAMS_ON_SUBSCRIBE = False  # streams only after the CTRL start command
 SUPPORTED_RATES: tuple[float, ...] = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1000.0)
 ACC_RANGES_G: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0)
 GYR_RANGES_DPS: tuple[float, ...] = (125.0, 250.0, 500.0, 1000.0, 2000.0)
@@ -120,6 +123,11 @@ def start_command(config: StreamConfig) -> bytes:
 
 def start_commands(config: StreamConfig) -> list[GattWrite]:
     return [GattWrite(CTRL, start_command(config), with_response=True)]
+
+
+def handshake(config: StreamConfig) -> Handshake:
+    """Start dialogue: one CTRL write (the write-with-response is the acknowledgement)."""
+    return WriteAll(start_commands(config))
 
 
 def stop_commands() -> list[GattWrite]:
