@@ -46,7 +46,9 @@ Progress = Callable[[str, float], None]
 @dataclass
 class Analysis:
     """Result of :func:`analyze`: ``strides`` (strides.csv), ``curves`` (curves.csv, long format), ``summary``
-    (one row per side and activity), ``squats`` (squats.csv rows), ``quality`` (quality.json)."""
+    (one row per side and activity), ``squats`` (squats.csv rows), ``quality`` (quality.json); ``extra["events"]``:
+    per foot placement every detected swing (``midswing``, ``toe_off`` s) and, under ``<placement>_stances``,
+    every stance (``ic``, ``ms``, ``fc`` s), including those at the ends of walking bouts."""
 
     strides: pd.DataFrame
     curves: pd.DataFrame
@@ -82,6 +84,7 @@ def analyze(
     }
     static_window = session.calibration.get("static") if session.calibration else None
     tables, curve_blocks = [], []
+    events: dict[str, pd.DataFrame] = {}
     feet = [p for p in FOOT_PLACEMENTS if p in session.data]
     if not feet:
         quality["warnings"].append(
@@ -126,6 +129,20 @@ def analyze(
             quality["warnings"].append(
                 f"{placement}: {int(prep.saturated.sum())} clipped samples (sensor range); strides flagged"
             )
+        t0, rate = float(prep.t[0]), prep.rate_hz
+        events[placement] = pd.DataFrame(
+            {
+                "midswing": t0 + res.events.midswing / rate,
+                "toe_off": t0 + res.events.toe_off / rate,
+            }
+        )
+        events[f"{placement}_stances"] = pd.DataFrame(
+            {
+                "ic": t0 + res.events.ic / rate,
+                "ms": t0 + res.events.ms / rate,
+                "fc": t0 + res.events.fc / rate,
+            }
+        )
         df = pd.DataFrame({k: v for k, v in res.strides.items() if k != "ms"})
         df.insert(0, "stride", np.arange(len(df)))
         df.insert(0, "side", side)
@@ -147,7 +164,7 @@ def analyze(
     squats = pd.DataFrame(columns=list(SQUAT_COLUMNS))
     # further steps (knee, pelvis) add their columns, curves, squats and quality here
     report("summary", 1.0)
-    return Analysis(strides, curves, summarize(strides), squats, quality)
+    return Analysis(strides, curves, summarize(strides), squats, quality, {"events": events})
 
 
 def _long_curves(side: str, curves: np.ndarray, variable: str) -> pd.DataFrame:

@@ -40,7 +40,8 @@ class FootEvents:
     One entry per stance k: ``ic[k]`` initial contact, ``ms[k]`` mid-stance (integer sample, zero velocity),
     ``fc[k]`` final contact (NaN for a stance without a following swing). Stride k runs ``ic[k]`` -> ``ic[k+1]``
     when ``stride_ok[k]`` (consecutive stances of one walking bout). ``midswing`` holds the accepted mid-swing
-    peaks.
+    peaks and ``toe_off`` the push-off before each of them (also for the first swing of a bout, which has no
+    stance of its own in ``ic``/``fc``; NaN when not found).
     """
 
     ic: np.ndarray
@@ -48,6 +49,7 @@ class FootEvents:
     fc: np.ndarray
     stride_ok: np.ndarray
     midswing: np.ndarray
+    toe_off: np.ndarray
 
 
 def shoe_statistic(
@@ -174,7 +176,23 @@ def detect_foot_events(
             & (stance < 0.85 * dur)
             & (np.diff(np.asarray(cyc)) == 1)
         )
-    return FootEvents(ic=ic, ms=ms, fc=fc, stride_ok=ok, midswing=cand)
+    return FootEvents(
+        ic=ic, ms=ms, fc=fc, stride_ok=ok, midswing=cand, toe_off=_toe_offs(g_fc, cand, ms, rate_hz)
+    )
+
+
+def _toe_offs(g_fc: np.ndarray, midswing: np.ndarray, ms: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Push-off peak before each mid-swing, searched back to the previous mid-stance (at most 0.6 s)."""
+    out = np.full(midswing.size, np.nan)
+    for j, m in enumerate(midswing):
+        prev = ms[ms < m]
+        lo = max(int(prev[-1]) if prev.size else 0, m - int(0.6 * rate_hz), 0)
+        if m - lo < 2:
+            continue
+        i = lo + int(np.argmax(g_fc[lo:m]))
+        if g_fc[i] > 0:
+            out[j] = _parabolic_peak(g_fc, i)
+    return out
 
 
 def _merge_without_stance(cand: np.ndarray, g: np.ndarray, rate_hz: float) -> np.ndarray:
