@@ -349,6 +349,39 @@ def read_samples(path: Path) -> ImuData:
         raise FormatError(path, str(e)) from None
 
 
+PARTS_SUFFIX = ".parts"  # <placement>.parts/NNNNNN.parquet: samples a live recording writes as they come
+
+
+def read_sample_parts(folder: Path) -> ImuData:
+    """Concatenate the part files of a recording that was not finalized, in name order.
+
+    Parts are written whole (temporary file, then rename), so every ``*.parquet`` is complete; a sample whose
+    ``t`` does not increase over its predecessor is dropped, so the result always satisfies ImuData's invariants.
+    """
+    tables = []
+    for f in sorted(folder.glob("*.parquet")):
+        try:
+            tables.append(pq.read_table(f))
+        except (OSError, pa.ArrowException) as e:
+            raise FormatError(f, f"cannot read Parquet samples ({e})") from None
+    if not tables:
+        empty = np.zeros((0, 3))
+        return ImuData(np.zeros(0), empty, empty)
+    names = [c for c in tables[0].column_names if all(c in t.column_names for t in tables)]
+    for c in SAMPLE_COLUMNS:
+        if c not in names:
+            raise FormatError(folder, "missing column in part files; expected t, acc_x..z, gyr_x..z", column=c)
+    cols = {c: np.concatenate([t.column(c).to_numpy() for t in tables]) for c in names}
+    t = np.where(np.isfinite(cols["t"]), cols["t"], -np.inf)
+    keep = np.isfinite(t)
+    keep[1:] &= t[1:] > np.maximum.accumulate(t)[:-1]  # later than everything before it
+    cols = {c: v[keep] for c, v in cols.items()}
+    try:
+        return ImuData.from_columns(cols)
+    except ValueError as e:
+        raise FormatError(folder, str(e)) from None
+
+
 def load_session(path: str | Path) -> Session:
     """Open a session folder written by :func:`save_session` or by the recorder."""
     path = Path(path)
@@ -362,8 +395,12 @@ def load_session(path: str | Path) -> Session:
             raise SessionError(f"{path / 'session.json'}: unknown placement {placement!r}")
         sensors[placement] = SensorInfo.from_json(info)
         sample_file = path / f"{placement}.parquet"
-        if not sample_file.is_file():
+        parts = path / f"{placement}{PARTS_SUFFIX}"
+        if sample_file.is_file():
+            data[placement] = read_samples(sample_file)
+        elif parts.is_dir():  # a live recording that was not finalized (crash, kill -9)
+            data[placement] = read_sample_parts(parts)
+        else:
             raise SessionError(f"{path}: sensor {placement} has no samples file {sample_file.name}")
-        data[placement] = read_samples(sample_file)
     kwargs = {k: meta.pop(k) for k in Session._KEYS if k in meta}
     return Session(data=data, sensors=sensors, extra=meta, path=path, **kwargs)

@@ -62,22 +62,42 @@ class Knobs:
         None  # drop the link this long after the first stream start (true clock)
     )
     drop_silence_s: float = 0.5  # after a drop, stay silent (not advertising) this long
+    drop_after_connect_s: float | None = (
+        None  # once: drop the first link this long after it is established
+    )
+    mute: bool = (
+        False  # accepts connections and commands but never streams (a sensor that never answers)
+    )
     seed: int | None = None
 
 
 @dataclass
 class Truth:
-    """What the sensor really did. Times are true times (loop clock, s)."""
+    """What the sensor really did. Times are true times (loop clock, s); device times in s on the device clock."""
 
     streams: int = 0  # stream starts
-    samples_sent: int = 0  # samples encoded while streaming (loss included)
+    samples_produced: int = (
+        0  # samples the IMU produced while streaming (some may still sit in the encoder)
+    )
     notifications_sent: int = 0  # notifications that went on air (lost ones included)
     notifications_lost: int = 0
-    samples_lost: int = (
-        0  # samples inside lost notifications (counted with the family's own decoder)
-    )
     drops: list[float] = field(default_factory=list)  # true times of link drops
     first_sample_true: float | None = None
+    # per notification: (true send time, device times of its samples, lost?) - counted with the family's decoder
+    log: list[tuple[float, np.ndarray, bool]] = field(default_factory=list)
+
+    @property
+    def samples_sent(self) -> int:
+        return int(sum(len(d) for _, d, _ in self.log))
+
+    @property
+    def samples_lost(self) -> int:
+        return int(sum(len(d) for _, d, lost in self.log if lost))
+
+    def delivered_device_times(self, until: float = np.inf) -> np.ndarray:
+        """Device times of the samples in notifications sent (not lost) before true time ``until``."""
+        parts = [d for t, d, lost in self.log if not lost and t < until]
+        return np.concatenate(parts) if parts else np.zeros(0)
 
 
 class DeviceClock:
@@ -208,7 +228,7 @@ class VirtualSensor:
             raise att.ATT_Error(att.ErrorCode.READ_NOT_PERMITTED, message=str(e)) from None
 
     def _on_write(self, char_uuid: str, connection: Connection, value: bytes) -> None:
-        if self.encoder is None:
+        if self.encoder is None or self.knobs.mute:
             return
         was_streaming = self.encoder.is_streaming
         try:
@@ -330,7 +350,7 @@ class VirtualSensor:
                 if self.truth.first_sample_true is None:
                     self.truth.first_sample_true = float(t_true[0])
                 notifications = encoder.encode(t_dev, acc, gyr)
-                self.truth.samples_sent += n_due - n_done
+                self.truth.samples_produced += n_due - n_done
                 n_done = n_due
                 for n in notifications:
                     await self._send(connection, n)
@@ -340,12 +360,23 @@ class VirtualSensor:
     async def _send(self, connection: Connection, n: Any) -> None:
         self.truth.notifications_sent += 1
         try:
-            in_packet = sum(len(b) for b in self._truth_decoder.feed(n.characteristic, n.data))
+            blocks = self._truth_decoder.feed(n.characteristic, n.data)
         except ProtocolError:
-            in_packet = 0
-        if self.knobs.loss > 0 and self._rng.random() < self.knobs.loss:
+            blocks = []
+        t_dev = [
+            np.asarray(b.t_device) if b.t_device is not None else np.full(len(b), np.nan)
+            for b in blocks
+        ]
+        lost = self.knobs.loss > 0 and self._rng.random() < self.knobs.loss
+        self.truth.log.append(
+            (
+                asyncio.get_running_loop().time(),
+                np.concatenate(t_dev) if t_dev else np.zeros(0),
+                lost,
+            )
+        )
+        if lost:
             self.truth.notifications_lost += 1
-            self.truth.samples_lost += in_packet
             return
         char = self._chars[n.characteristic]
         await self.device.notify_subscriber(connection, char, n.data)

@@ -1,0 +1,596 @@
+"""Multi-sensor BLE recorder on bleak's public API.
+
+For every named sensor (placement -> advertised name or address) one task finds it, connects (connects are
+serialized), configures it with its family's start commands, subscribes, and streams until the link drops, then
+finds it again, reconnects, re-subscribes and restarts the stream; the gap is marked in the session. Every
+notification goes to ``raw/<placement>.frames`` the moment it arrives; a background task decodes, maps device time
+to the session clock (:mod:`imu_gait.pipeline.timesync`) and writes Parquet parts. :meth:`Recorder.stop` (Ctrl-C,
+SIGTERM, ``duration``) finalizes: stop commands, disconnect, final clock fit, one Parquet file per sensor.
+
+Session clock: seconds since the recorder started (host monotonic clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from bleak import BleakClient, BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakError
+
+import firmware_protocols
+from firmware_protocols import GattRead, GattWrite, ProtocolError
+from imu_gait.ble.store import SessionStore, read_parts
+from imu_gait.pipeline.timesync import ClockFit, fit_clock
+from imu_gait.rawlog import KIND_EVENT, KIND_NOTIFICATION, KIND_WRITE, RawLogWriter
+from imu_gait.session import check_placement
+
+log = logging.getLogger(__name__)
+
+BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
+FLUSH_PERIOD_S = 0.5  # raw logs fsynced and decoded parts written at least this often
+EVENT_UUID = "00000000-0000-0000-0000-000000000000"  # characteristic field of KIND_EVENT frames
+
+
+@dataclass
+class SensorSpec:
+    placement: str
+    target: str  # advertised name or address, as the user gave it
+
+    @classmethod
+    def parse(cls, text: str) -> SensorSpec:
+        """``PLACEMENT=NAME_OR_ADDRESS``."""
+        from imu_gait.errors import UsageError
+
+        placement, sep, target = text.partition("=")
+        if not sep or not target.strip():
+            raise UsageError(
+                f"-s {text!r}: expected PLACEMENT=NAME_OR_ADDRESS, e.g. left_foot=IMUGAIT-left_foot"
+            )
+        return cls(check_placement(placement.strip()), target.strip())
+
+
+@dataclass
+class SensorState:
+    """Everything the recorder knows about one sensor while recording (also what the live view shows)."""
+
+    spec: SensorSpec
+    raw: RawLogWriter
+    state: str = "waiting"
+    message: str = ""
+    family: ModuleType | None = None
+    name: str = ""
+    address: str = ""
+    config: Any = None
+    decoder: Any = None
+    client: BleakClient | None = None
+    battery: int | None = None
+    notifications: int = 0
+    samples: int = 0
+    decode_errors: int = 0
+    reconnects: int = 0
+    segment: int = -1
+    segment_count: int = (
+        0  # samples decoded in the current segment (device reference without device time)
+    )
+    last_arrival: float | None = None
+    drop_time: float | None = None
+    reconnect_times: list[float] = field(default_factory=list)
+    gaps: list[list[float]] = field(default_factory=list)
+    inbox: deque = field(default_factory=deque)  # (t_arrival, characteristic, bytes, segment)
+    disconnected: asyncio.Event = field(default_factory=asyncio.Event)
+    # per segment: device reference of the newest sample and arrival time of each notification (clock fit)
+    fit_points: dict[int, tuple[list[float], list[float]]] = field(default_factory=dict)
+    last_part_t: float = -np.inf
+    arrivals: deque = field(
+        default_factory=lambda: deque(maxlen=4000)
+    )  # (t, n samples) for the live rate
+    fits: dict[int, ClockFit] = field(default_factory=dict)
+
+    @property
+    def placement(self) -> str:
+        return self.spec.placement
+
+    @property
+    def lost_packets(self) -> int:
+        return int(getattr(self.decoder, "lost_packets", 0) or 0)
+
+    @property
+    def lost_samples(self) -> int:
+        return int(getattr(self.decoder, "lost_samples", 0) or 0)
+
+    def rate(self, now: float, window: float = 2.0) -> float:
+        n = sum(k for t, k in self.arrivals if t >= now - window)
+        return n / window
+
+
+class DeviceFinder:
+    """One shared scanner that runs while some sensor is being looked for (one scan, many waiters)."""
+
+    def __init__(self, scanner_backend: Any) -> None:
+        self._backend = scanner_backend
+        self._waiters: dict[str, asyncio.Future] = {}
+        self._scanner: BleakScanner | None = None
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def matches(target: str, device: BLEDevice, adv: AdvertisementData) -> bool:
+        t = target.lower()
+        names = {(adv.local_name or "").lower(), (device.name or "").lower()}
+        return device.address.lower() == t or t in names
+
+    def _on_detect(self, device: BLEDevice, adv: AdvertisementData) -> None:
+        for target, fut in list(self._waiters.items()):
+            if not fut.done() and self.matches(target, device, adv):
+                fut.set_result((device, adv))
+
+    async def find(self, target: str, timeout: float) -> tuple[BLEDevice, AdvertisementData]:
+        """The device advertising as ``target`` (name or address); TimeoutError if not seen in time."""
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._waiters[target] = fut
+        try:
+            async with self._lock:
+                if self._scanner is None:
+                    kwargs = {} if self._backend is None else {"backend": self._backend}
+                    self._scanner = BleakScanner(self._on_detect, **kwargs)
+                    await self._scanner.start()
+            # already seen during this scan?
+            for device, adv in list(
+                self._scanner.discovered_devices_and_advertisement_data.values()
+            ):
+                if not fut.done() and self.matches(target, device, adv):
+                    fut.set_result((device, adv))
+            async with asyncio.timeout(timeout):
+                return await fut
+        finally:
+            self._waiters.pop(target, None)
+            async with self._lock:
+                if not self._waiters and self._scanner is not None:
+                    scanner, self._scanner = self._scanner, None
+                    with contextlib.suppress(BleakError, OSError):
+                        await scanner.stop()
+
+
+class Recorder:
+    """Record ``sensors`` into the session folder ``out``; see the module docstring.
+
+    ``backends``: (scanner, client) classes for bleak's ``backend=`` (None = platform default).
+    ``on_change``: called with the SensorState whenever a sensor changes state (for non-interactive output).
+    """
+
+    def __init__(
+        self,
+        sensors: list[SensorSpec],
+        out: str,
+        *,
+        rate_hz: float | None = None,
+        backends: tuple[Any, Any] = (None, None),
+        metadata: dict[str, Any] | None = None,
+        find_timeout: float = 10.0,
+        connect_timeout: float = 10.0,
+        stall_timeout: float = 5.0,
+        on_change: Callable[[SensorState], None] | None = None,
+    ) -> None:
+        placements = [s.placement for s in sensors]
+        if len(set(placements)) != len(placements):
+            from imu_gait.errors import UsageError
+
+            raise UsageError("each placement may be named only once")
+        self.rate_hz = rate_hz
+        self.scanner_backend, self.client_backend = backends
+        self.find_timeout = find_timeout
+        self.connect_timeout = connect_timeout
+        self.stall_timeout = stall_timeout
+        self.on_change = on_change
+        self.t0 = time.monotonic()
+        meta = dict(metadata or {})
+        meta.setdefault("recorder", {})
+        meta["recorder"].update(
+            {
+                "finalized": False,
+                "targets": {s.placement: s.target for s in sensors},
+                "clock": "seconds since the recorder started (host monotonic clock)",
+            }
+        )
+        self.store = SessionStore(out, meta)
+        self.sensors = {
+            s.placement: SensorState(s, self.store.raw_writer(s.placement)) for s in sensors
+        }
+        self._connect_lock = asyncio.Lock()
+        self._finder = DeviceFinder(self.scanner_backend)
+        self._stop = asyncio.Event()
+        self._meta_dirty = False
+
+    # --- clock ------------------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Session clock (s)."""
+        return time.monotonic() - self.t0
+
+    # --- public -----------------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the recording to end (safe to call from a signal handler)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    async def run(self, duration: float | None = None) -> None:
+        """Record until :meth:`stop` or ``duration`` seconds, then finalize the session folder."""
+        tasks = [
+            asyncio.create_task(self._run_sensor(s), name=f"sensor-{p}")
+            for p, s in self.sensors.items()
+        ]
+        background = asyncio.create_task(self._background())
+        try:
+            if duration is None:
+                await self._stop.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), duration)
+        finally:
+            self._stop.set()
+            _, pending = await asyncio.wait(tasks, timeout=5.0)
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            background.cancel()
+            await asyncio.gather(background, return_exceptions=True)
+            self._finalize()
+
+    # --- one sensor -------------------------------------------------------------------------------------------
+
+    def _set(self, s: SensorState, state: str, message: str = "") -> None:
+        s.state, s.message = state, message
+        s.raw.write(self.now(), EVENT_UUID, f"{state} {message}".strip().encode(), KIND_EVENT)
+        if self.on_change is not None:
+            self.on_change(s)
+
+    async def _run_sensor(self, s: SensorState) -> None:
+        backoff = 0.2
+        while not self.stopping:
+            try:
+                self._set(s, "searching" if s.segment < 0 else "reconnecting", s.message)
+                device, adv = await self._finder.find(s.spec.target, self.find_timeout)
+                await self._connect(s, device, adv)
+                backoff = 0.2
+                await self._stream_until_disconnected(s)
+            except (BleakError, TimeoutError, OSError, ProtocolError) as e:
+                if s.state == "failed":
+                    return
+                msg = str(e) or type(e).__name__
+                if isinstance(e, TimeoutError) and s.state in ("searching", "reconnecting"):
+                    msg = f"{s.spec.target!r} not found within {self.find_timeout:g} s"
+                await self._abandon(s)
+                self._set(s, "retrying", msg)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), backoff)
+                backoff = min(2.0 * backoff, 2.0)
+            except _FatalSensorError as e:
+                await self._abandon(s)
+                self._set(s, "failed", str(e))
+                return
+        await self._shutdown(s)
+
+    async def _connect(self, s: SensorState, device: BLEDevice, adv: AdvertisementData) -> None:
+        family = firmware_protocols.identify(adv.local_name or device.name, adv.service_uuids)
+        if family is None:
+            raise _FatalSensorError(
+                f"{device.name or device.address} is not a supported sensor (advertised name "
+                f"{adv.local_name!r}, services {adv.service_uuids})"
+            )
+        if s.family is not None and family is not s.family:
+            raise _FatalSensorError(
+                f"{device.address} now advertises as {family.NAME}, was {s.family.NAME}"
+            )
+        s.family, s.name, s.address = family, adv.local_name or device.name or "", device.address
+        if s.config is None:
+            s.config = family.choose_config(self.rate_hz) if self.rate_hz else family.DEFAULT_CONFIG
+            s.decoder = family.Decoder(s.config)
+        self._set(s, "connecting", f"{s.name} ({family.NAME})")
+        s.disconnected.clear()
+        kwargs = {} if self.client_backend is None else {"backend": self.client_backend}
+        client = BleakClient(
+            device,
+            disconnected_callback=lambda _c: s.disconnected.set(),
+            timeout=self.connect_timeout,
+            **kwargs,
+        )
+        async with self._connect_lock:  # one connection attempt at a time, on every platform
+            if self.stopping:
+                return
+            await client.connect()
+        s.client = client
+        missing = [
+            c
+            for c in family.NOTIFY_CHARACTERISTICS
+            if client.services.get_characteristic(c) is None
+        ]
+        if missing:
+            raise _FatalSensorError(
+                f"{s.name}: no characteristic {missing[0]} (wrong family or firmware?)"
+            )
+        s.decoder.reset()
+        s.segment += 1
+        s.segment_count = 0
+        s.fit_points[s.segment] = ([], [])
+        for char in family.NOTIFY_CHARACTERISTICS:
+            await client.start_notify(char, self._notification_handler(s))
+        await self._read_battery(s, client)
+        for cmd in family.start_commands(s.config):
+            await self._command(s, client, cmd)
+        if s.drop_time is not None:
+            s.reconnects += 1
+        self._set(s, "streaming", f"{s.name} ({family.NAME}), MTU {client.mtu_size}")
+        self._update_sensor_meta(s)
+
+    async def _command(self, s: SensorState, client: BleakClient, cmd: Any) -> None:
+        if isinstance(cmd, GattWrite):
+            s.raw.write(self.now(), cmd.characteristic, cmd.data, KIND_WRITE)
+            await client.write_gatt_char(cmd.characteristic, cmd.data, response=cmd.with_response)
+        elif isinstance(cmd, GattRead):
+            value = bytes(await client.read_gatt_char(cmd.characteristic))
+            self._on_notification(s, cmd.characteristic, value)
+
+    async def _read_battery(self, s: SensorState, client: BleakClient) -> None:
+        if client.services.get_characteristic(BATTERY_LEVEL) is None:
+            return
+        with contextlib.suppress(BleakError, TimeoutError):
+            value = await client.read_gatt_char(BATTERY_LEVEL)
+            if value:
+                s.battery = int(value[0])
+
+    def _notification_handler(self, s: SensorState) -> Callable[[Any, bytearray], None]:
+        def handler(char: Any, data: bytearray) -> None:
+            self._on_notification(s, char.uuid, bytes(data))
+
+        return handler
+
+    def _on_notification(self, s: SensorState, characteristic: str, data: bytes) -> None:
+        t = self.now()
+        s.raw.write(t, characteristic, data, KIND_NOTIFICATION)  # first, before anything can fail
+        s.notifications += 1
+        if s.drop_time is not None and s.last_arrival is not None and s.last_arrival <= s.drop_time:
+            # first notification after a reconnect: the gap is now known
+            s.gaps.append([s.last_arrival, t])
+            s.reconnect_times.append(t - s.drop_time)
+            self.store.meta["events"].append(
+                {"t": s.last_arrival, "t_end": t, "label": "gap", "placement": s.placement}
+            )
+            self._meta_dirty = True
+        s.last_arrival = t
+        s.inbox.append((t, characteristic, data, s.segment))
+
+    async def _stream_until_disconnected(self, s: SensorState) -> None:
+        started = self.now()
+        while not self.stopping and not s.disconnected.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(s.disconnected.wait(), self._stop.wait()), 0.5)
+            last = (
+                s.last_arrival
+                if s.last_arrival is not None and s.last_arrival > started
+                else started
+            )
+            if not s.disconnected.is_set() and self.now() - last > self.stall_timeout:
+                self._set(s, "stalled", f"no data for {self.stall_timeout:g} s; reconnecting")
+                await self._abandon(s)
+                break
+        if self.stopping:
+            return
+        s.drop_time = self.now()
+        s.client = None
+        self._set(s, "disconnected", "link lost; reconnecting")
+
+    async def _abandon(self, s: SensorState) -> None:
+        client, s.client = s.client, None
+        if client is not None:
+            with contextlib.suppress(BleakError, TimeoutError, OSError):
+                await asyncio.wait_for(client.disconnect(), 2.0)
+
+    async def _shutdown(self, s: SensorState) -> None:
+        client = s.client
+        if client is None or not client.is_connected or s.family is None:
+            self._set(s, "stopped")
+            return
+        with contextlib.suppress(BleakError, TimeoutError, OSError):
+            async with asyncio.timeout(2.0):
+                for cmd in s.family.stop_commands():
+                    await self._command(s, client, cmd)
+        await self._abandon(s)
+        self._set(s, "stopped")
+
+    # --- background: fsync, decode, parts, metadata ------------------------------------------------------------
+
+    async def _background(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_PERIOD_S)
+            try:
+                self._decode_all()
+                await asyncio.to_thread(self._flush_all)
+            except Exception:  # the recorder must keep recording; the raw log has everything anyway
+                log.exception("background decode/flush failed")
+
+    def _flush_all(self) -> None:
+        for s in self.sensors.values():
+            s.raw.flush()
+        if self._meta_dirty:
+            self._meta_dirty = False
+            for s in self.sensors.values():
+                if s.placement in self.store.meta["sensors"]:
+                    self._update_sensor_meta(s)
+            self.store.write_metadata()
+
+    def _decode_all(self) -> None:
+        for s in self.sensors.values():
+            columns = self._decode(s)
+            if columns is not None:
+                self.store.write_part(s.placement, columns)
+                if s.placement not in self.store.meta["sensors"]:
+                    self._update_sensor_meta(s)
+                    self._meta_dirty = True
+
+    def _decode(self, s: SensorState) -> dict[str, np.ndarray] | None:
+        """Decode the inbox of one sensor into part columns (provisional session times)."""
+        rows: list[tuple] = []
+        while s.inbox:
+            t_arr, char, data, segment = s.inbox.popleft()
+            try:
+                blocks = s.decoder.feed(char, data)
+            except ProtocolError as e:
+                s.decode_errors += 1
+                s.message = f"bad packet: {e}"
+                continue
+            for b in blocks:
+                n = len(b)
+                if n == 0:
+                    continue
+                if b.t_device is not None:
+                    ref = np.asarray(b.t_device, dtype=np.float64)
+                elif b.seq is not None:
+                    ref = np.asarray(b.seq, dtype=np.float64) / float(s.config.rate_hz)
+                else:
+                    ref = (s.segment_count + np.arange(n)) / float(s.config.rate_hz)
+                s.segment_count += n
+                s.samples += n
+                s.arrivals.append((t_arr, n))
+                xs, ys = s.fit_points.setdefault(segment, ([], []))
+                xs.append(float(ref[-1]))
+                ys.append(t_arr)
+                rows.append((t_arr, segment, ref, b))
+        if not rows:
+            return None
+        return self._columns(s, rows)
+
+    def _columns(self, s: SensorState, rows: list[tuple]) -> dict[str, np.ndarray]:
+        segs = np.concatenate([np.full(len(r[3]), r[1], dtype=np.int64) for r in rows])
+        ref = np.concatenate([r[2] for r in rows])
+        t = np.empty_like(ref)
+        for seg in np.unique(segs):
+            xs, ys = s.fit_points[int(seg)]
+            fit = fit_clock(np.asarray(xs), np.asarray(ys))
+            s.fits[int(seg)] = fit
+            m = segs == seg
+            t[m] = fit(ref[m])
+        # provisional times must keep increasing across parts (refits move them by microseconds)
+        t = np.maximum(t, s.last_part_t + 1e-6 * (1 + np.arange(t.size)))
+        t = np.maximum.accumulate(t)
+        t[1:] = np.maximum(t[1:], t[:-1] + 1e-9)
+        s.last_part_t = float(t[-1])
+        cols: dict[str, np.ndarray] = {"t": t}
+        acc = np.concatenate([np.asarray(r[3].acc, dtype=np.float64) for r in rows])
+        gyr = np.concatenate([np.asarray(r[3].gyr, dtype=np.float64) for r in rows])
+        for i, a in enumerate("xyz"):
+            cols[f"acc_{a}"] = acc[:, i]
+        for i, a in enumerate("xyz"):
+            cols[f"gyr_{a}"] = gyr[:, i]
+        if all(r[3].seq is not None for r in rows):
+            cols["seq"] = np.concatenate([np.asarray(r[3].seq, dtype=np.int64) for r in rows])
+        if all(r[3].t_device is not None for r in rows):
+            cols["t_device"] = ref
+        cols["t_ref"] = ref
+        cols["segment"] = segs
+        cols["t_arrival"] = np.concatenate([np.full(len(r[3]), r[0]) for r in rows])
+        return cols
+
+    def _update_sensor_meta(self, s: SensorState) -> None:
+        if s.family is None:
+            return
+        fits = {
+            str(k): {
+                "offset": f.offset,
+                "scale": f.scale,
+                "drift_ppm": f.drift_ppm,
+                "delay_ms": 1e3 * f.delay_s,
+            }
+            for k, f in s.fits.items()
+        }
+        self.store.set_sensor(
+            s.placement,
+            {
+                "family": s.family.NAME,
+                "name": s.name,
+                "address": s.address,
+                "rate_hz": float(s.config.rate_hz),
+                "acc_range_g": s.config.acc_range_g,
+                "gyr_range_dps": s.config.gyr_range_dps,
+                "firmware": "",
+                "gaps": [list(map(float, g)) for g in s.gaps],
+                "notifications": s.notifications,
+                "lost_packets": s.lost_packets,
+                "lost_samples": s.lost_samples,
+                "decode_errors": s.decode_errors,
+                "reconnects": s.reconnects,
+                "reconnect_s": [round(x, 4) for x in s.reconnect_times],
+                "battery": s.battery,
+                "clock_fits": fits,
+            },
+        )
+
+    # --- finalize ---------------------------------------------------------------------------------------------
+
+    def _finalize(self) -> None:
+        """Decode what is left, fit every clock on the whole recording, write one Parquet file per sensor."""
+        with contextlib.suppress(Exception):
+            self._decode_all()
+        for s in self.sensors.values():
+            s.raw.close()
+            parts = self.store.parts_dir(s.placement)
+            if not parts.is_dir():
+                continue
+            cols = read_parts(parts)
+            if not cols or "t_ref" not in cols:
+                continue
+            self.store.finalize_sensor(s.placement, self._final_columns(s, cols))
+            self._update_sensor_meta(s)
+        self.store.meta["recorder"]["finalized"] = True
+        self.store.meta["recorder"]["missing"] = [
+            p for p, s in self.sensors.items() if p not in self.store.meta["sensors"]
+        ]
+        self.store.meta["recorder"]["duration_s"] = self.now()
+        self.store.write_metadata()
+
+    def _final_columns(self, s: SensorState, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ref, segs = cols["t_ref"], cols["segment"]
+        t = np.empty_like(ref)
+        for seg in np.unique(segs):
+            m = segs == seg
+            xs, ys = s.fit_points.get(int(seg), ([], []))
+            if len(xs) == 0:  # not decoded in this process: refit from the parts
+                xs, ys = ref[m], cols["t_arrival"][m]
+            fit = fit_clock(np.asarray(xs), np.asarray(ys))
+            s.fits[int(seg)] = fit
+            t[m] = fit(ref[m])
+        keep = np.ones(t.size, dtype=bool)
+        keep[1:] = t[1:] > np.maximum.accumulate(t)[:-1]  # overlapping segments: keep time order
+        out = {"t": t[keep]}
+        for c in ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z", "seq", "t_device"):
+            if c in cols:
+                out[c] = cols[c][keep]
+        return out
+
+
+class _FatalSensorError(Exception):
+    """This sensor cannot be recorded (wrong family, missing characteristic): do not retry."""
+
+
+async def _first(*aws: Any) -> None:
+    """Wait until the first of ``aws`` finishes; cancel the rest."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
