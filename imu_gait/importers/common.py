@@ -278,6 +278,13 @@ def _slow_parse(
     return out
 
 
+def canonical_header(header: list[str], known: Sequence[str]) -> list[str]:
+    """``header`` with names that match one of ``known`` up to case and spaces spelled as in ``known``
+    (``dQ_W`` -> ``dq_W``, ``acc_x`` -> ``Acc_X``)."""
+    lookup = {k.lower().replace(" ", ""): k for k in known}
+    return [lookup.get(h.lower().replace(" ", ""), h) for h in header]
+
+
 def sniff_separator(line: str) -> str:
     """The field separator of a header line: tab, semicolon or comma."""
     counts = {sep: line.count(sep) for sep in ("\t", ";", ",")}
@@ -404,37 +411,65 @@ def check_acc_unit(s: Stream, rate: float) -> UnitVerdict:
     )
 
 
-# Walking moves every body segment by more than this (deg/s, 99.5th percentile of the gyro norm); rad/s data read
-# as deg/s stay far below it. Above RAD_MAX "rad/s" would mean > 2300 deg/s, beyond common gyro ranges.
+# Gyro unit evidence (values read as if in deg/s):
+# - the largest rotation within a 1 s window while the accelerometer shows movement: every body segment turns by
+#   more than ~8 deg in a second of walking (the pelvis least), while rad/s values read as deg/s give at most ~3.5
+#   (a running foot's ~2 rad swing); below ROTATION_RAD_MAX the data are rad/s;
+# - the 99.5th percentile of the gyro norm: below DEG_MOVING_MIN while moving means rad/s; above RAD_MAX it cannot
+#   be rad/s (it would be > 2300 deg/s, beyond common gyro ranges).
+ROTATION_RAD_MAX = 4.0
+ROTATION_DEG_MIN = 8.0
 DEG_MOVING_MIN = 12.0
 RAD_MAX = 40.0
-MOVING_ACC = 3.0  # m/s^2 of 99th-percentile deviation from gravity: the sensor is clearly moving
+MOVING_ACC_RMS = 1.0  # m/s^2, RMS of |acc| - g over a window: the sensor is moving
 
 
-def check_gyr_unit(s: Stream, acc_ms2: np.ndarray) -> UnitVerdict:
-    """Decide the gyroscope unit from its peaks while the accelerometer shows movement (conservative)."""
-    dev = np.abs(np.linalg.norm(acc_ms2, axis=1) - GRAVITY)
-    moving = dev.size > 0 and float(np.percentile(dev, 99)) > MOVING_ACC
+def rotation_per_window(
+    gyr: np.ndarray, acc_ms2: np.ndarray, rate: float, window_s: float = 1.0
+) -> np.ndarray:
+    """Largest single-axis rotation (gyro units x s) within each 1 s window where the accelerometer shows
+    movement; empty when it never does."""
+    n = gyr.shape[0]
+    w = max(2, min(n, round(rate * window_s)))
+    k = n // w
+    ang = np.cumsum(gyr[: k * w].reshape(k, w, 3), axis=1) / rate
+    ranges = (ang.max(axis=1) - ang.min(axis=1)).max(axis=1)
+    dev = (np.linalg.norm(acc_ms2[: k * w], axis=1) - GRAVITY).reshape(k, w)
+    moving = np.sqrt(np.mean(dev**2, axis=1)) > MOVING_ACC_RMS
+    return ranges[moving]
+
+
+def check_gyr_unit(s: Stream, acc_ms2: np.ndarray, rate: float) -> UnitVerdict:
+    """Decide the gyroscope unit from how far and how fast the sensor turns while it moves (conservative)."""
+    rotations = rotation_per_window(s.gyr, acc_ms2, rate)
+    moving = rotations.size >= 2
+    turn = float(rotations.max()) if rotations.size else 0.0
     peak = float(np.percentile(np.linalg.norm(s.gyr, axis=1), 99.5)) if s.gyr.size else 0.0
     looks = None
-    if moving and peak < DEG_MOVING_MIN:
+    if moving and (turn < ROTATION_RAD_MAX or peak < DEG_MOVING_MIN):
         looks = "rad/s"
     elif peak > RAD_MAX:
         looks = "deg/s"
     if s.gyr_unit is None:
+        if looks is None and moving and turn > ROTATION_DEG_MIN:
+            looks = "deg/s"
         if looks is None:
             raise FormatError(
                 s.path,
-                f"cannot tell the gyroscope unit from the data (peak {peak:.3g}); give it with --gyr-unit",
+                f"cannot tell the gyroscope unit from the data (peak {peak:.3g}, largest turn in 1 s "
+                f"{turn:.3g}); give it with --gyr-unit",
                 column=s.gyr_column,
             )
         return UnitVerdict(
-            looks, f"gyroscope unit not given: {looks} chosen from the peaks ({peak:.3g})"
+            looks, f"gyroscope unit not given: {looks} chosen from the data (peak {peak:.3g})"
         )
     if looks is None or looks == s.gyr_unit:
         return UnitVerdict(s.gyr_unit)
     if s.gyr_unit == "deg/s":
-        why = f"peaks only {peak:.3g} while the accelerometer shows movement (walking peaks are > 50 deg/s)"
+        why = (
+            f"while the accelerometer shows movement it turns at most {turn:.2g} deg within a second and peaks at "
+            f"{peak:.3g} deg/s (walking turns every segment by > 8 deg and > 50 deg/s)"
+        )
     else:
         why = f"peaks of {peak:.3g} would be {np.degrees(peak):.0f} deg/s, beyond gyro ranges"
     raise FormatError(
@@ -615,7 +650,7 @@ def finish_stream(s: Stream, user_rate: float | None) -> tuple[ImuData, SensorIn
 
     acc_v = check_acc_unit(s, effective)
     acc = s.acc * ACC_UNITS[acc_v.unit]
-    gyr_v = check_gyr_unit(s, acc)
+    gyr_v = check_gyr_unit(s, acc, effective)
     gyr = s.gyr * GYR_UNITS[gyr_v.unit]
     warnings += [v.note for v in (acc_v, gyr_v) if v.note]
 

@@ -17,6 +17,7 @@ import numpy as np
 from imu_gait.errors import FormatError
 from imu_gait.importers.common import (
     Stream,
+    canonical_header,
     measured_rate,
     parse_table,
     read_text,
@@ -66,7 +67,10 @@ def _read(path: Path, rate_hz: float | None) -> Stream:
             path, "no header line with PacketCounter / SampleTimeFine found", line=i + 1
         )
     meta = _metadata(lines[i:header_at], sep)
-    header = split_header(lines[header_at], sep)
+    header = canonical_header(
+        split_header(lines[header_at], sep),
+        ["PacketCounter", "SampleTimeFine", *ACC, *GYR, *DV, *DQ],
+    )
     has_acc, has_dv = all(c in header for c in ACC), all(c in header for c in DV)
     has_gyr, has_dq = all(c in header for c in GYR), all(c in header for c in DQ)
     if not (has_acc or has_dv):
@@ -133,7 +137,7 @@ def _read(path: Path, rate_hz: float | None) -> Stream:
         regular=True,
         clock="dot:SampleTimeFine",
         t_device=us / 1e6,
-        family="movella_dot",
+        family="dot",
         name=tag,
         address=mac,
         firmware=meta.get("firmwareversion", ""),

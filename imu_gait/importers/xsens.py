@@ -17,6 +17,7 @@ import numpy as np
 from imu_gait.errors import FormatError, UsageError
 from imu_gait.importers.common import (
     Stream,
+    canonical_header,
     parse_table,
     read_text,
     signed_offset,
@@ -70,7 +71,9 @@ def _read(path: Path, rate_hz: float | None) -> Stream:
         (c.split(":", 1)[1].strip() for c in comments if c.lower().startswith("deviceid")), ""
     )
     sep = sniff_separator(lines[i])
-    header = split_header(lines[i], sep)
+    header = canonical_header(
+        split_header(lines[i], sep), ["PacketCounter", "SampleTimeFine", *ACC, *GYR, *VELINC]
+    )
     optional = [c for c in ("PacketCounter", "SampleTimeFine", *VELINC) if c in header]
     table = parse_table(
         path,
