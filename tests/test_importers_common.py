@@ -71,7 +71,7 @@ def test_real_walk_acc_in_g_declared_m_s2_is_caught(real_foot) -> None:
 def test_fast_rad_s_data_beyond_the_peak_threshold_is_still_caught() -> None:
     # a running foot: peaks of ~20 rad/s, above the 12 "deg/s" peak threshold; the 1 s rotation gives it away
     t = np.arange(2000) / 200.0
-    acc, gyr = walk_acc(t), np.radians(walk_gyr(t) * 2.0)  # ~170 deg per stride, 14 rad/s peaks
+    acc, gyr = walk_acc(t), np.radians(walk_gyr(t) * 2.5)  # ~210 deg within 1 s, 14 rad/s peaks
     assert np.percentile(np.linalg.norm(gyr, axis=1), 99.5) > 12
     with pytest.raises(FormatError, match="look like rad/s"):
         check_gyr_unit(stream(acc, gyr, "m/s^2", "deg/s"), acc, 200.0)
