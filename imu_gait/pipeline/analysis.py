@@ -163,8 +163,57 @@ def analyze(
     )
     squats = pd.DataFrame(columns=list(SQUAT_COLUMNS))
     # further steps (knee, pelvis) add their columns, curves, squats and quality here
+    strides, curves, squats = _add_knee(session, strides, curves, squats, quality, report)
     report("summary", 1.0)
     return Analysis(strides, curves, summarize(strides), squats, quality, {"events": events})
+
+
+# --- knee and pelvis step (imu_gait.pipeline.knee) -------------------------------------------------------------
+KNEE_PLACEMENTS = ("left_thigh", "left_shank", "right_thigh", "right_shank", "pelvis")
+
+
+def _add_knee(
+    session: Session,
+    strides: pd.DataFrame,
+    curves: pd.DataFrame,
+    squats: pd.DataFrame,
+    quality: dict[str, Any],
+    report: Progress,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run :func:`imu_gait.pipeline.knee.analyze_knee` with the foot strides (or none: strides then come from
+    the shanks) and merge its stride columns, curves, squats and quality section."""
+    if not any(p in session.data for p in KNEE_PLACEMENTS):
+        return strides, curves, squats
+    from imu_gait.pipeline.knee import analyze_knee
+
+    report("knee and pelvis", 0.95)
+    base = strides[["side", "stride", "activity", "ic", "fc", "end"]] if len(strides) else None
+    res = analyze_knee(session, base)
+    quality["knee"] = res.quality
+    quality["warnings"].extend(res.quality["warnings"])
+    if not len(strides) and len(res.strides):
+        new = res.strides.copy()
+        new["stride_time"] = new["end"] - new["ic"]
+        new["stance_time"] = new["fc"] - new["ic"]
+        new["swing_time"] = new["end"] - new["fc"]
+        new["cadence"] = 120.0 / new["stride_time"]
+        new["quality"] = "ok"
+        strides = new.reindex(columns=list(STRIDE_COLUMNS))
+    cols = res.stride_columns
+    if len(cols) and len(strides):
+        cols = cols.astype({"stride": strides["stride"].dtype})
+        merged = strides.drop(columns=[*KNEE_COLUMNS, "pelvic_drop_peak"]).merge(
+            cols, on=["side", "stride"], how="left"
+        )
+        strides = merged[list(STRIDE_COLUMNS)]
+    if len(res.curves):
+        curves = pd.concat([curves, res.curves], ignore_index=True) if len(curves) else res.curves
+    if len(res.squats):
+        squats = res.squats[list(SQUAT_COLUMNS)]
+    return strides, curves, squats
+
+
+# --------------------------------------------------------------------------------------------------------------
 
 
 def _long_curves(side: str, curves: np.ndarray, variable: str) -> pd.DataFrame:
@@ -240,6 +289,9 @@ def write_analysis(analysis: Analysis, out_dir: str | Path, *, figures: bool = T
         from imu_gait.plots.foot import write_foot_figures
 
         written.extend(write_foot_figures(analysis, out / "figures"))
+        from imu_gait.plots.knee import write_knee_figures
+
+        written.extend(write_knee_figures(analysis, out / "figures"))
     return written
 
 

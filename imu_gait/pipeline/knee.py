@@ -405,38 +405,25 @@ def analyze_knee(
     angles: dict[str, pd.DataFrame] = {}
     frames: dict[str, np.ndarray] = {}
     for side in sides:
-        th, sh = ori[f"{side}_thigh"], ori[f"{side}_shank"]
-        moving = ~static
-        axes = estimate_hinge_axes(th.gyr[moving], sh.gyr[moving])
-        up_t, up_s = _up(th, static), _up(sh, static)
-        j_t, j_s, margin = resolve_hinge_signs(th.R, sh.R, up_t, up_s, axes.j1, axes.j2)
-        al = align_knee(
-            th.R, sh.R, th.gyr, sh.gyr, up_t, up_s, j_t, j_s, moving, rate, heading_window_s
-        )
-        frames[f"{side}_shank"] = al.C_shank
-        ang = knee_angles_aligned(th.R, sh.R, al, side)
-        delta = np.degrees(al.delta)
-        if static.any():
-            ang = ang - ang[static].mean(axis=0)
-        angles[side] = pd.DataFrame(
-            {"t": grid, "flexion": ang[:, 0], "abduction": ang[:, 1], "rotation": ang[:, 2]}
-        )
-        quality["knee"][side] = {
-            "axis_residual_dps": round(axes.rms, 2),
-            "axis_residual_rel": round(axes.rel_rms, 3),
-            "axis_sign_margin_deg": round(margin, 1),
-            "axis_tilt_thigh_deg": round(90.0 - _angle(axes.j1, up_t), 1),
-            "axis_tilt_shank_deg": round(90.0 - _angle(axes.j2, up_s), 1),
-            "heading_drift_deg": round(
-                float(np.ptp(np.unwrap(np.radians(delta)))) * 180 / np.pi, 1
-            ),
-            "heading_window_s": heading_window_s,
-        }
-        if margin < 10.0:
-            quality["warnings"].append(f"{side} knee: axis direction (left/right) uncertain")
-
+        _calibrate_side(side, ori, grid, static, ~static, heading_window_s, angles, frames, quality)
+    sides = [s for s in sides if s in angles]
     strides_used, source = _strides_for(session, strides, sides, ori, frames, grid)
     quality["strides_source"] = source
+    # The functional axis is taken from gait when there is enough of it: in squats valgus rises with flexion
+    # and cannot be told apart from a tilted flexion axis.
+    gait_any = _gait_segments(grid, strides_used, session.events or [])
+    for side in sides:
+        if gait_any.sum() >= 8.0 * rate:
+            _calibrate_side(
+                side, ori, grid, static, gait_any, heading_window_s, angles, frames, quality
+            )
+            quality["knee"][side]["axis_from"] = "gait"
+        else:
+            quality["knee"][side]["axis_from"] = "all movement"
+            quality["warnings"].append(
+                f"{side} knee: less than 8 s of gait, knee axis found from all movement (in "
+                "squat-only sessions valgus coupled to flexion is partly absorbed by the axis)"
+            )
 
     tables, curves = [], []
     for side in sides:
@@ -499,6 +486,64 @@ def analyze_knee(
         angles=angles,
         pelvic_drop=drops,
     )
+
+
+def _gait_segments(t: np.ndarray, strides: pd.DataFrame, events: list[dict]) -> np.ndarray:
+    """Samples in any stride of either leg or in a session segment labelled as a gait activity."""
+    m = np.zeros(t.size, dtype=bool)
+    for row in strides.itertuples(index=False):
+        m |= (t >= row.ic) & (t <= row.end)
+    for ev in events:
+        if "t_end" in ev and ev.get("label") in ("walk", "stairs_up", "stairs_down", "run", "turn"):
+            m |= (t >= ev["t"]) & (t <= ev["t_end"])
+    return m
+
+
+def _calibrate_side(
+    side: Side,
+    ori: dict[str, Orientation],
+    grid: np.ndarray,
+    static: np.ndarray,
+    sample: np.ndarray,
+    heading_window_s: float,
+    angles: dict[str, pd.DataFrame],
+    frames: dict[str, np.ndarray],
+    quality: dict[str, Any],
+) -> None:
+    """Axis estimation, calibration and knee angles of one side from the samples ``sample``; results go into
+    ``angles``, ``frames`` and ``quality`` (a warning instead when the movement is insufficient)."""
+    th, sh = ori[f"{side}_thigh"], ori[f"{side}_shank"]
+    rate = 1.0 / float(grid[1] - grid[0])
+    moving = sample & ~static
+    try:
+        axes = estimate_hinge_axes(th.gyr[moving], sh.gyr[moving])
+    except ValueError as exc:
+        quality["warnings"].append(f"{side} knee: {exc}; knee angles skipped")
+        return
+    up_t, up_s = _up(th, static), _up(sh, static)
+    j_t, j_s, margin = resolve_hinge_signs(th.R[moving], sh.R[moving], up_t, up_s, axes.j1, axes.j2)
+    al = align_knee(
+        th.R, sh.R, th.gyr, sh.gyr, up_t, up_s, j_t, j_s, moving, rate, heading_window_s
+    )
+    frames[f"{side}_shank"] = al.C_shank
+    ang = knee_angles_aligned(th.R, sh.R, al, side)
+    delta = np.degrees(al.delta)
+    if static.any():
+        ang = ang - ang[static].mean(axis=0)
+    angles[side] = pd.DataFrame(
+        {"t": grid, "flexion": ang[:, 0], "abduction": ang[:, 1], "rotation": ang[:, 2]}
+    )
+    quality["knee"][side] = {
+        "axis_residual_dps": round(axes.rms, 2),
+        "axis_residual_rel": round(axes.rel_rms, 3),
+        "axis_sign_margin_deg": round(margin, 1),
+        "axis_tilt_thigh_deg": round(90.0 - _angle(axes.j1, up_t), 1),
+        "axis_tilt_shank_deg": round(90.0 - _angle(axes.j2, up_s), 1),
+        "heading_drift_deg": round(float(np.ptp(np.unwrap(np.radians(delta)))) * 180 / np.pi, 1),
+        "heading_window_s": heading_window_s,
+    }
+    if margin < 10.0:
+        quality["warnings"].append(f"{side} knee: axis direction (left/right) uncertain")
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> float:
