@@ -388,3 +388,15 @@ def test_imported_session_round_trips_through_a_folder(tmp_path: Path) -> None:
     np.testing.assert_array_equal(back.data["left_foot"].gyr, s.data["left_foot"].gyr)
     assert back.source == s.source
     assert back.sensors["left_foot"].extra == s.sensors["left_foot"].extra
+
+
+def test_xsens_sample_time_fine_in_microseconds_is_recognised_from_the_rate(tmp_path: Path) -> None:
+    rate, n = 100.0, 600
+    t = np.arange(n) / rate
+    us = 5_000_000 + np.arange(n) * 10_000
+    f = write_xsens(
+        tmp_path / "right_foot.txt", np.arange(n), walk_acc(t), walk_gyr(t), rate, stf_ticks=us
+    )
+    s = import_files("xsens", [f])
+    np.testing.assert_allclose(s.data["right_foot"].t, t, atol=1e-9)
+    assert s.sensors["right_foot"].extra["stf_ticks_per_s"] == 1e6

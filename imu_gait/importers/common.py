@@ -722,6 +722,10 @@ def build_session(
         "format": fmt,
         "files": sorted({f.name for s in streams for f in s.files}),
         "sensors": {p: s.source for s, p in zip(streams, where, strict=True)},
+        "rates_hz": {
+            p: {"nominal": sensors[p].rate_hz, "effective": sensors[p].extra["effective_rate_hz"]}
+            for p in where
+        },
         "warnings": warnings,
     }
     if source_extra:

@@ -99,9 +99,10 @@ def _read(path: Path, rate_hz: float | None) -> Stream:
     if stf is not None and np.isfinite(stf).all():
         ticks = unwrap_counter(stf, STF_MODULUS)
         _check_increasing(path, ticks, stf, table.first_line, "SampleTimeFine")
-        t = (ticks - ticks[0]) / STF_TICKS_PER_S
-        extra.update(time_from="SampleTimeFine", first_stf=float(stf[0]))
-        t_device = ticks / STF_TICKS_PER_S
+        tick_rate = _tick_rate(ticks, nominal)
+        t = (ticks - ticks[0]) / tick_rate
+        extra.update(time_from="SampleTimeFine", first_stf=float(stf[0]), stf_ticks_per_s=tick_rate)
+        t_device = ticks / tick_rate
     elif "PacketCounter" in table.columns:
         if not nominal:
             raise UsageError(
@@ -157,6 +158,14 @@ def _check_increasing(
             line=first_line + k + 1,
             column=column,
         )
+
+
+def _tick_rate(ticks: np.ndarray, nominal: float | None) -> float:
+    """SampleTimeFine ticks per second: 10 kHz on MTi/MTw; 1 MHz (the DOT's unit) if the sample rate says so."""
+    if not nominal:
+        return STF_TICKS_PER_S
+    per_second = float(np.median(np.diff(ticks))) * nominal
+    return min((STF_TICKS_PER_S, 1e6), key=lambda r: abs(np.log(per_second / r)))
 
 
 def _rate_from_comments(comments: list[str]) -> float | None:
