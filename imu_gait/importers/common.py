@@ -117,9 +117,6 @@ class Table:
     def col(self, name: str) -> np.ndarray:
         return self.columns[name]
 
-    def line_of(self, row: int) -> int:
-        return self.first_line + int(row)
-
 
 def split_header(line: str, sep: str) -> list[str]:
     """Header fields, stripped; a trailing empty field (a row ending in the separator) is dropped."""
@@ -248,13 +245,12 @@ def _slow_parse(
         if len(fields) < needed:
             last = r == len(body) - 1
             what = "truncated last line (the file ends mid-row)" if last else "row too short"
+            missing = next(names[k] for k, c in enumerate(cols) if c >= len(fields))
             raise FormatError(
                 path,
                 f"{what}: expected {n_fields} fields, found {len(fields)}",
                 line=lineno,
-                column=names[cols.index(max(c for c in cols if c >= len(fields)))]
-                if any(c >= len(fields) for c in cols)
-                else None,
+                column=missing,
             )
         for k, c in enumerate(cols):
             s = fields[c].strip()

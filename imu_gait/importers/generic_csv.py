@@ -134,7 +134,7 @@ def _read(
         t=t,
         nominal_rate=rate_hz,
         regular=t is None,
-        clock="csv" if t is not None else f"csv:{path}",
+        clock="csv" if t is not None else f"csv:{path.parent.name}/{path.name}",
         family="csv",
         name_hints=[path.stem],
         acc_column=acc_cols[0],

@@ -101,7 +101,7 @@ def _read(path: Path, rate_hz: float | None) -> Stream:
         t=t,
         nominal_rate=nominal,
         regular=False,
-        clock=f"movesense:{path}",
+        clock=f"movesense:{path.parent.name}/{path.name}",
         mag=np.concatenate(mag) if mag else None,
         t_device=t,
         family="movesense",

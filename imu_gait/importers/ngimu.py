@@ -81,7 +81,7 @@ def _read(path: Path, rate_hz: float | None) -> Stream:
         t=t,
         nominal_rate=rate_hz or NOMINAL_RATE_HZ,
         regular=False,
-        clock=f"ngimu:{path}",
+        clock=f"ngimu:{path.parent.name}/{path.name}",
         mag=mag,
         family="ngimu",
         name_hints=[path.parent.name, path.stem],

@@ -68,7 +68,7 @@ def _read(path: Path, rate_hz: float | None) -> Stream:
         t=np.arange(table.n) / rate,
         nominal_rate=rate,
         regular=True,
-        clock=f"ximu:{path}",
+        clock=f"ximu:{path.parent.name}/{path.name}",
         mag=mag,
         seq=table.col("Packet number").astype(np.int64),
         family="x-imu",
