@@ -198,3 +198,45 @@ def test_csv_time_unit_contradicted_by_data(tmp_path: Path) -> None:
         import_files("csv", [f])
     s = import_files("csv", [f], time_unit="ms")
     assert abs(s.data["left_foot"].rate_hz - 100.0) < 1e-6
+
+
+def test_dot_device_tag_names_the_placement(tmp_path: Path) -> None:
+    rate, n = 60.0, 480
+    t = np.arange(n) / rate
+    meta = {
+        "DeviceTag": "RightShank",
+        "FirmwareVersion": "2.0.0",
+        "OutputRate": "60Hz",
+        "FilterProfile": "General",
+    }
+    f = write_dot(tmp_path / "1_D422CD001234_20240301_101500.csv", np.round(np.arange(n) * 1e6 / rate),
+                  walk_acc(t), walk_gyr(t), rate, metadata=meta)  # fmt: skip
+    s = import_files("dot", [f])
+    assert s.placements == ["right_shank"]
+    assert s.sensors["right_shank"].rate_hz == 60.0
+
+
+def test_xsens_files_without_sample_time_fine_align_on_packet_counter(tmp_path: Path) -> None:
+    rate, n = 100.0, 500
+    t = np.arange(n) / rate
+    fa = write_xsens(
+        tmp_path / "a.txt",
+        (65534 + np.arange(n)) % 65536,
+        walk_acc(t),
+        walk_gyr(t),
+        rate,
+        device="A1",
+    )
+    fb = write_xsens(
+        tmp_path / "b.txt",
+        (65537 + np.arange(n)) % 65536,
+        walk_acc(t),
+        walk_gyr(t),
+        rate,
+        device="B2",
+    )
+    s = import_files("xsens", [fa, fb], placements=["left_foot", "right_foot"])
+    assert s.data["left_foot"].t[0] == 0.0
+    assert (
+        abs(s.data["right_foot"].t[0] - 3 / rate) < 1e-9
+    )  # three packets later, across the uint16 wrap
