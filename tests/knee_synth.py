@@ -71,13 +71,19 @@ def synth_session(
     gyr_noise: float = 0.3,
     acc_noise: float = 0.05,
     stand_s: float = 3.0,
+    squat_reps: int = 0,
+    squat_time: float = 2.5,
 ) -> tuple[Session, Truth]:
-    """A session: stand, then ``activity`` (walk, run or squat) for ``n_strides`` cycles, then stand."""
+    """A session: stand, then ``activity`` (walk, run or squat) for ``n_strides`` cycles, then stand; with
+    ``squat_reps``, a segment of left single-leg squats follows (then stand again)."""
     rng = np.random.default_rng(seed)
-    t_end = stand_s + n_strides * stride_time + stand_s
-    t = np.arange(0.0, t_end, 1.0 / rate_hz)
     t1 = stand_s + n_strides * stride_time
+    sq0 = t1 + 2.0
+    sq1 = sq0 + squat_reps * squat_time
+    t_end = (sq1 if squat_reps else t1) + stand_s
+    t = np.arange(0.0, t_end, 1.0 / rate_hz)
     env = _envelope(t, stand_s, t1)
+    env_sq = _envelope(t, sq0, sq1, ramp=0.05) if squat_reps else 0 * t
     heading = 20.0 + 8.0 * np.sin(0.07 * t)
     speed = {"walk": 1.3, "run": 3.0, "squat": 0.0}[activity]
     stance = {"walk": 0.6, "run": 0.38, "squat": 1.0}[activity]
@@ -109,6 +115,10 @@ def synth_session(
             rot = env * knee_rotation * _bump(frac, 0.75, 0.1)
             hip = env * (22 * a * np.cos(w) + 5)
             add = env * 4 * np.sin(w)
+        if squat_reps and side == "left":
+            cyc = env_sq * (0.5 - 0.5 * np.cos(2 * np.pi * (t - sq0) / squat_time))
+            flex, abd, rot = flex + 70 * cyc, abd + 2 * valgus * cyc, rot + knee_rotation * cyc
+            hip, add = hip + 45 * cyc, add + 3 * cyc
         R_thigh = _euler("ZXY", np.column_stack([heading, s * add, -hip]))
         R_shank = R_thigh @ _euler("YXZ", np.column_stack([flex, s * abd, -s * rot]))
         hip_side = hip_pos + np.einsum("nij,j->ni", _euler("Z", heading[:, None]), [0, 0.09 * s, 0])
@@ -162,6 +172,8 @@ def synth_session(
             d = pelvic_drop(R_pelvis, side)
             drop[side] = d - d[t < stand_s - 0.5].mean()
     events = [{"t": stand_s, "t_end": t1, "label": activity}]
+    if squat_reps:
+        events.append({"t": sq0 - 0.5, "t_end": sq1 + 0.5, "label": "squat"})
     if activity == "squat":
         events[0]["side"] = "left"
     session = Session(

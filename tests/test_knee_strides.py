@@ -1,0 +1,49 @@
+"""Per-stride knee columns and curves (definitions), and strides from the shanks alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from knee_synth import synth_session
+
+from imu_gait.pipeline.knee import analyze_knee, knee_stride_table, stride_knee_metrics
+
+
+def test_stride_metric_definitions_on_a_known_signal() -> None:
+    t = np.linspace(0, 1, 1001)
+    abd = 2.0 + 3.0 * np.sin(np.pi * t / 0.6)  # peak 5 at t = 0.3, 2 at IC
+    flex = 40 * t  # rising: max of the first 60 % of stance at t = 0.36
+    m = stride_knee_metrics(t, flex, abd, ic=0.0, fc=0.6)
+    assert abs(m["knee_abduction_ic"] - 2.0) < 1e-9
+    assert abs(m["knee_abduction_peak"] - 5.0) < 1e-3
+    assert abs(m["knee_frontal_excursion"] - 3.0) < 1e-3
+    assert abs(m["knee_flexion_peak_stance"] - 40 * 0.36) < 0.05
+    strides = pd.DataFrame([{"side": "left", "stride": 0, "ic": 0.0, "fc": 0.6, "end": 1.0}])
+    table, curves = knee_stride_table(t, flex, abd, strides, "left")
+    assert len(table) == 1
+    abd_curve = curves[curves["variable"] == "knee_abduction"]["value"].to_numpy()
+    flex_curve = curves[curves["variable"] == "knee_flexion"]["value"].to_numpy()
+    assert abd_curve.size == flex_curve.size == 101
+    assert abs(abd_curve[50] - 5.0) < 1e-3 and abs(flex_curve[-1] - 40.0) < 1e-9
+
+
+def test_strides_detected_from_the_shanks_match_truth() -> None:
+    session, truth = synth_session("walk", n_strides=16, seed=9, pelvis=False)
+    res = analyze_knee(session, None)
+    assert res.quality["strides_source"] == "shank"
+    for side in ("left", "right"):
+        found = res.strides[res.strides["side"] == side]
+        true = truth.strides[truth.strides["side"] == side]
+        assert len(found) >= len(true) - 1
+        # the synthetic generator has no foot, so its IC label is a phase convention: check that every true
+        # stride is found with the same phase offset (timing consistency) and the right stride times
+        offsets = [
+            found["ic"].to_numpy()[np.argmin(np.abs(found["ic"].to_numpy() - ic))] - ic
+            for ic in true["ic"]
+        ]
+        assert np.ptp(offsets) < 0.03
+        assert abs(np.median(offsets)) < 0.2
+        steady = found[found["ic"] <= true["ic"].max() + 0.2]
+        assert np.allclose(steady["end"] - steady["ic"], 1.1, atol=0.03)
+        assert np.all((found["fc"] > found["ic"]) & (found["fc"] < found["end"]))
+    assert res.stride_columns["knee_abduction_peak"].notna().all()
