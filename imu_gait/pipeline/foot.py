@@ -35,7 +35,6 @@ from imu_gait.pipeline.strides import (
     shoe_statistic,
 )
 from imu_gait.pipeline.trajectory import (
-    anchored_orientation,
     integrate_gyro,
     quat_to_matrix,
     signed_angle_2d,
@@ -117,7 +116,11 @@ class FootResult:
 
 
 def _foot_frame(acc: np.ndarray, gyr: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return acc @ R.T, gyr @ R.T
+    # row-wise rotation written out: a BLAS matmul with an inner dimension of 3 is slow on long arrays
+    def rot(x: np.ndarray) -> np.ndarray:
+        return x[:, :1] * R[:, 0] + x[:, 1:2] * R[:, 1] + x[:, 2:3] * R[:, 2]
+
+    return rot(acc), rot(gyr)
 
 
 def _up_at(a_foot: np.ndarray, i: int, half: int) -> np.ndarray:
@@ -288,6 +291,7 @@ def _stride_table(
             "raw_ms_ev",
         )
     }
+    windows: list[tuple[int, int, np.ndarray]] = []
     for k in ks:
         tr = traj[k]
         ic, fc, end = ev.ic[k], ev.fc[k], ev.ic[k + 1]
@@ -296,8 +300,7 @@ def _stride_table(
         i0 = max(int(np.floor(ic)) - pad, 0)
         i1 = min(int(np.ceil(fc)) + pad + 1, n)
         ms = int(ev.ms[k])
-        R = anchored_orientation(R_int[i0:i1], ms - i0, _up_at(a, ms, half))
-        raw = lowpass(foot_eversion(R, side), rate_hz, EVERSION_LOWPASS_HZ)
+        windows.append((i0, i1, tilt_from_gravity(_up_at(a, ms, half)) @ R_int[ms].T))
         rows["ic"].append(t0 + ic / rate_hz)
         rows["fc"].append(t0 + fc / rate_hz)
         rows["end"].append(t0 + end / rate_hz)
@@ -311,13 +314,16 @@ def _stride_table(
         rows["foot_clearance"].append(tr.clearance)
         rows["ms"].append(t0 + ms / rate_hz)
         rows["raw_ev_t"].append(np.arange(i0, i1) / rate_hz)
-        rows["raw_ev"].append(raw)
-        rows["raw_ms_ev"].append(float(raw[ms - i0]))
+        rows["raw_ms_ev"].append(ms - i0)
         lo, hi = int(np.floor(ic)), int(np.ceil(end)) + 1
         f = [name for name, m in flagged.items() if m[lo:hi].any()]
         if tr.tilt_error_deg > 10.0:
             f.append("orientation_drift")
         rows["flags"].append(f)
+    rows["raw_ev"] = _eversion_windows(R_int, windows, side, rate_hz)
+    rows["raw_ms_ev"] = [
+        float(e[i]) for e, i in zip(rows["raw_ev"], rows["raw_ms_ev"], strict=True)
+    ]
     cols = {
         c: np.asarray(v, dtype=np.float64)
         for c, v in rows.items()
@@ -348,6 +354,30 @@ def _stride_table(
     cols["activity"] = activity
     cols["quality"] = np.asarray(quality, dtype=object)
     return cols, curves, zero_info
+
+
+def _eversion_windows(
+    R_int: np.ndarray, windows: list[tuple[int, int, np.ndarray]], side: str, rate_hz: float
+) -> list[np.ndarray]:
+    """Low-passed eversion (deg, no zero offset) for each window (i0, i1, anchor): the orientation is
+    ``anchor @ R_int[i]``. All windows are computed and filtered in one batch."""
+    if not windows:
+        return []
+    lengths = np.array([i1 - i0 for i0, i1, _ in windows])
+    idx = np.concatenate([np.arange(i0, i1) for i0, i1, _ in windows])
+    sid = np.repeat(np.arange(len(windows)), lengths)
+    anchors = np.stack([w[2] for w in windows])
+    R = np.einsum("kij,kjl->kil", anchors[sid], R_int[idx])
+    ev = foot_eversion(R, side)
+    # pad every window to the same length with its last value and filter them together (zero-phase)
+    L = int(lengths.max())
+    block = np.empty((L, len(windows)))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    for j, (s0, n) in enumerate(zip(starts, lengths, strict=True)):
+        block[:n, j] = ev[s0 : s0 + n]
+        block[n:, j] = ev[s0 + n - 1]
+    block = lowpass(block, rate_hz, EVERSION_LOWPASS_HZ)
+    return [block[:n, j] for j, n in enumerate(lengths)]
 
 
 def _eversion_zero(

@@ -71,16 +71,24 @@ def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     return Rotation.from_quat(q[..., [1, 2, 3, 0]]).as_matrix()
 
 
+def axis_angle_matrix(axis: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) about the unit ``axis`` (3,) by ``angle`` rad (scalar or array), Rodrigues."""
+    x, y, z = axis
+    K = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+    a = np.asarray(angle, dtype=np.float64)[..., None, None]
+    return np.eye(3) + np.sin(a) * K + (1.0 - np.cos(a)) * (K @ K)
+
+
 def tilt_from_gravity(up_body: np.ndarray) -> np.ndarray:
     """Body -> ground rotation (3, 3) of minimal angle that maps the measured up direction ``up_body`` (body
     frame) onto ground z: roll and pitch from gravity, no heading."""
     f = up_body / np.linalg.norm(up_body)
-    axis = np.cross(f, Z)
-    s = np.linalg.norm(axis)
-    c = float(np.clip(f @ Z, -1.0, 1.0))
+    axis = np.array([f[1], -f[0], 0.0])  # f x z
+    s = float(np.hypot(f[0], f[1]))
+    c = float(np.clip(f[2], -1.0, 1.0))
     if s < 1e-12:
         return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    return Rotation.from_rotvec(axis / s * np.arctan2(s, c)).as_matrix()
+    return axis_angle_matrix(axis / s, np.arctan2(s, c))
 
 
 def anchored_orientation(R_int: np.ndarray, anchor: int, up_at_anchor: np.ndarray) -> np.ndarray:
@@ -130,13 +138,12 @@ def stride_trajectory(
     R = anchored_orientation(R_int, 0, up_start)
     # tilt drift: the rotation that brings the predicted up at the end onto z, spread linearly over the stride
     pred = R[-1] @ (up_end / np.linalg.norm(up_end))
-    axis = np.cross(pred, Z)
-    s = np.linalg.norm(axis)
+    axis = np.array([pred[1], -pred[0], 0.0])  # pred x z
+    s = float(np.hypot(pred[0], pred[1]))
     err = np.arctan2(s, float(pred @ Z))
     frac = np.linspace(0.0, 1.0, k)
     if s > 1e-12:
-        corr = Rotation.from_rotvec(np.outer(frac, axis / s * err)).as_matrix()
-        R = corr @ R
+        R = axis_angle_matrix(axis / s, frac * err) @ R
     a = np.einsum("kij,kj->ki", R, acc)
     a[:, 2] -= gravity
     dt = 1.0 / rate_hz
