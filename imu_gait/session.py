@@ -305,9 +305,25 @@ def save_session(session: Session, path: str | Path, *, overwrite: bool = False)
     return path
 
 
+def _recover_interrupted_overwrite(path: Path) -> None:
+    """Finish a :func:`save_session` overwrite killed between its two renames.
+
+    Such a kill leaves no ``path`` but a complete temporary folder (session.json is written last) and/or the old
+    folder under a hidden name; the new one wins, else the old one is put back.
+    """
+    if path.exists() or not path.parent.is_dir():
+        return
+    for pattern in (f".{path.name}.*.partial", f".{path.name}.*.old"):
+        for candidate in sorted(path.parent.glob(pattern)):
+            if (candidate / "session.json").is_file():
+                os.replace(candidate, path)
+                return
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """Read and check ``session.json`` of a session folder."""
     path = Path(path)
+    _recover_interrupted_overwrite(path)
     if not path.is_dir():
         raise SessionError(f"{path}: no such session folder")
     meta_path = path / "session.json"

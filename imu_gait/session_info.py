@@ -15,7 +15,7 @@ RATE_TOLERANCE = 0.01  # effective vs nominal rate, relative
 def stillest_window(data: ImuData, window_s: float = 1.0) -> slice:
     """The window of ``window_s`` with the lowest gyroscope energy (for a gravity check)."""
     n = len(data)
-    w = max(2, int(round(window_s * max(data.rate_hz, 1.0))))
+    w = max(2, round(window_s * max(data.rate_hz, 1.0)))
     if n <= w:
         return slice(0, n)
     energy = np.sum(data.gyr**2, axis=1)

@@ -37,7 +37,7 @@ def _print_report(r: dict) -> None:
     if r["source"]:
         src = r["source"]
         con.print(f"source: {src.get('format', '')} {src.get('attribution', '')}".rstrip())
-    table = Table("placement", "family", "samples", "duration s", "rate Hz", "gaps", "saturated", "|g| at rest")
+    table = Table("placement", "family", "samples", "s", "Hz", "gaps", "clipped acc/gyr", "|g| rest")
     for p, s in r["sensors"].items():
         table.add_row(
             p,
@@ -45,8 +45,8 @@ def _print_report(r: dict) -> None:
             str(s["samples"]),
             f"{s['duration_s']:.2f}",
             f"{s['rate_hz']:.2f}",
-            f"{len(s['gaps'])} ({s['missing_s']:.2f} s)",
-            f"acc {s['saturated_acc']} / gyr {s['saturated_gyr']}",
+            f"{len(s['gaps'])} ({s['missing_s']:.2f} s)" if s["gaps"] else "0",
+            f"{s['saturated_acc']}/{s['saturated_gyr']}",
             f"{s['gravity_at_rest']:.2f}",
         )
     con.print(table)

@@ -36,8 +36,9 @@ def saturation_mask(
     """Samples (n,) where any axis of ``x`` (n, 3) is clipped at the sensor's range.
 
     With a known ``full_scale`` (same unit as ``x``) a sample is saturated at >= 99% of it. Without one, clipping
-    is recognised from the data: an axis that sits at its own extreme value (|x| >= 99.9% of its max, which must
-    exceed ``min_level``) for at least two consecutive samples.
+    is recognised from the data: an axis that holds exactly its own extreme value (which must exceed
+    ``min_level``) for at least two consecutive samples, as a clipping ADC does; a smooth peak never repeats
+    its maximum exactly.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
@@ -52,7 +53,7 @@ def saturation_mask(
         peak = ax[:, k].max()
         if peak <= min_level:
             continue
-        at_peak = ax[:, k] >= 0.999 * peak
+        at_peak = ax[:, k] >= peak * (1 - 1e-9)
         run = at_peak[1:] & at_peak[:-1]
         if run.any():
             m = np.zeros_like(at_peak)
