@@ -165,7 +165,8 @@ class Decoder(DecoderBase):
     def _decode(self, payload: bytes) -> list[SampleBlock]:
         n = (len(payload) - 4) // 24
         t_raw = int.from_bytes(payload[:4], "little")
-        values = np.frombuffer(payload, dtype=_F32, offset=4).astype(np.float64)
+        with np.errstate(invalid="ignore"):  # signalling NaNs are rejected just below
+            values = np.frombuffer(payload, dtype=_F32, offset=4).astype(np.float64)
         if not np.all(np.isfinite(values)):
             raise ProtocolError("Movesense payload holds NaN or infinite values")
         t_ms = self._clock.peek(t_raw)

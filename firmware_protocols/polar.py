@@ -478,7 +478,8 @@ class Decoder(DecoderBase):
             return delta_decode(content, 3, 16) * self.factors[GYRO]
         if ftype == 0x81:
             bits = delta_decode(content, 3, 32) & 0xFFFFFFFF
-            values = bits.astype(np.uint32).view(np.float32).astype(np.float64)
+            with np.errstate(invalid="ignore"):  # NaN patterns are rejected by the caller
+                values = bits.astype(np.uint32).view(np.float32).astype(np.float64)
             factor = self.factors[GYRO] if GYRO in self._factor_known else 1.0
             return values * factor
         raise ProtocolError(f"Polar GYRO frame type 0x{ftype:02x} not supported")

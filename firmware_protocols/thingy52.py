@@ -139,6 +139,9 @@ def handshake(config: StreamConfig) -> Handshake:
 class Decoder(DecoderBase):
     """18-byte raw notifications -> one sample each (acc m/s^2, gyr deg/s, mag uT); no time, no counter."""
 
+    def __init__(self, config: StreamConfig = DEFAULT_CONFIG) -> None:
+        super().__init__(config)
+
     def _feed(self, characteristic: str, data: bytes) -> list[SampleBlock]:
         if characteristic != RAW_DATA:
             raise ProtocolError(f"not the Thingy raw-data characteristic: {characteristic}")
