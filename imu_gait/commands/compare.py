@@ -74,12 +74,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("nothing to compare: no usable strides or repetitions in the inputs")
     with con.status("writing figures and report..."):
         paths = write_report(cmp, Path(args.output), title=args.title, pdf=not args.no_pdf)
-    _print_summary(cmp)
+    print_summary(cmp)
     print(f"report: {paths['html']}")
     return 0
 
 
-def _print_summary(cmp) -> None:
+def print_summary(cmp) -> None:
     """One line per primary outcome that could be judged."""
     from imu_gait.report import format_value as fv
 
