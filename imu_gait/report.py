@@ -67,7 +67,7 @@ def render_figures(cmp: Comparison, dpi: int = 110) -> list[ReportFigure]:
                 plots.curves_figure,
                 "Curves over stance",
                 "Mean ± SD over stance, before (blue) and after (orange). Shaded: where statistical parametric "
-                "mapping finds a difference (two-sample t, random-field corrected, α = 0.05).",
+                "mapping finds a difference (two-sample t, random-field corrected; α = 0.05 over all curves).",
             ),
             (
                 "strides",
@@ -272,7 +272,7 @@ def _spm_table_html(spm: pd.DataFrame) -> str:
         )
     return (
         "<table><thead><tr><th>side</th><th>curve</th><th>tested on</th><th>n before / after</th>"
-        "<th>result (SPM two-sample t, α = 0.05)</th></tr></thead><tbody>"
+        "<th>result (SPM two-sample t, α = 0.05 over all curves)</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
     )

@@ -61,10 +61,12 @@ _METHODS = [
         "{seed}, so the report is reproducible). Resampling is hierarchical: sessions are drawn with "
         "replacement when a condition has several, then strides within each drawn session (Davison & Hinkley "
         "1997, section 3.8; Saravanan et al. 2020). Deviations are scaled by √(n/(n−1)) before resampling, "
-        "which removes the known narrowness of bootstrap intervals for small samples. Percentile rather than "
-        "BCa: BCa's acceleration needs a jackknife, which has no single meaning for two-level data, and a "
-        "difference of means has a near-symmetric bootstrap distribution. With only 2–3 sessions per condition "
-        "the interval is still somewhat too narrow.",
+        "which removes the known narrowness of bootstrap intervals for small samples, and the percentile "
+        "interval is widened about the estimate by the ratio of the t quantile to the normal quantile, with "
+        "Welch–Satterthwaite degrees of freedom in which sessions are the independent units when a condition "
+        "has several (Hesterberg 2015): with few sessions the interval is deliberately conservative. "
+        "Percentile rather than BCa: BCa's acceleration needs a jackknife, which has no single meaning for "
+        "two-level data, and a difference of means has a near-symmetric bootstrap distribution.",
     ),
     (
         "Minimal detectable change (MDC95)",
@@ -100,9 +102,10 @@ _METHODS = [
         "Curves: statistical parametric mapping",
         "Eversion and knee abduction are time-normalised to 101 points from initial contact to toe-off. At "
         "every point a two-sample t statistic (unequal variances) compares after with before; the critical "
-        "threshold comes from random field theory for the smoothness of the curves, two-tailed α = 0.05, so "
-        "the whole curve is tested at once without inflating false positives (Pataky 2012; Pataky, "
-        "Vanrenterghem & Robinson 2015), computed with the spm1d package. Regions above the threshold are "
+        "threshold comes from random field theory for the smoothness of the curves, two-tailed, so the whole "
+        "curve is tested at once without inflating false positives (Pataky 2012; Pataky, Vanrenterghem & "
+        "Robinson 2015), computed with the spm1d package. The m curves of a report (sides × activities × "
+        "variables) share α = 0.05: each is tested at 1 − 0.95^(1/m) (Šidák). Regions above the threshold are "
         "shaded in the figures with their cluster p values. Strides are the unit of observation (session means "
         "with three or more sessions per condition).",
     ),
@@ -119,6 +122,7 @@ _REFERENCES = [
     "Davison AC, Hinkley DV (1997) Bootstrap Methods and their Application. Cambridge University Press.",
     "Ferber R, McClay Davis I, Williams DS, Laughton C (2002) A comparison of within- and between-day "
     "reliability of discrete 3D lower extremity variables in runners. J Orthop Res 20:1139.",
+    "Hesterberg TC (2015) What teachers should know about the bootstrap. Am Stat 69:371.",
     "Hedges LV (1981) Distribution theory for Glass's estimator of effect size. J Educ Stat 6:107.",
     "Holm S (1979) A simple sequentially rejective multiple test procedure. Scand J Stat 6:65.",
     "Pataky TC (2012) One-dimensional statistical parametric mapping in Python. Comput Methods Biomech "

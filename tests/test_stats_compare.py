@@ -99,6 +99,16 @@ def test_bootstrap_ci_covers_a_known_change_and_is_reproducible():
     assert stats.bootstrap_diff_ci(pre, post, n_boot=2000, seed=11) == (lo, hi)
 
 
+def test_effective_df_one_session_is_welch_and_sessions_count_as_units():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(0, 1, 14), rng.normal(0, 2.5, 33)
+    assert stats.effective_df([a], [b]) == pytest.approx(sps.ttest_ind(b, a, equal_var=False).df)
+    # three sessions each: at most 2 + 2 degrees of freedom, however many strides
+    pre = [rng.normal(m, 1, 50) for m in (0.0, 1.0, -1.0)]
+    post = [rng.normal(m, 1, 50) for m in (0.5, -0.4, 1.2)]
+    assert 2.0 <= stats.effective_df(pre, post) <= 4.0
+
+
 def test_false_positive_rate_with_no_change_200_seeds():
     """No change simulated -> the 'changed' verdict is rare (loose bound; the benchmark runs more seeds)."""
     claims = covered = 0

@@ -306,34 +306,40 @@ def _curve_matrix(inp: AnalysisInput, side: str, activity: str, variable: str) -
 def _curve_comparisons(
     pre: list[AnalysisInput], post: list[AnalysisInput], st: CompareSettings
 ) -> list[CurveComparison]:
-    out = []
+    """SPM of every side/activity/curve present in both conditions, each at the Sidak-corrected
+    alpha = 1 - (1 - alpha)^(1/m) so that the m curve tests together keep the family-wise alpha."""
+    pending = []
     for activity in GAIT_ACTIVITIES:
         for side in SIDES:
             for variable in CURVE_VARIABLES:
-                mp = [_curve_matrix(i, side, activity, variable) for i in pre]
-                mq = [_curve_matrix(i, side, activity, variable) for i in post]
-                if sum(len(m) for m in mp) == 0 or sum(len(m) for m in mq) == 0:
+                mp = [
+                    m for m in (_curve_matrix(i, side, activity, variable) for i in pre) if len(m)
+                ]
+                mq = [
+                    m for m in (_curve_matrix(i, side, activity, variable) for i in post) if len(m)
+                ]
+                if not mp or not mq:
                     continue
-                session_level = (
-                    sum(len(m) > 0 for m in mp) >= SESSION_LEVEL_MIN
-                    and sum(len(m) > 0 for m in mq) >= SESSION_LEVEL_MIN
-                )
-                if session_level:
-                    a = np.array([np.nanmean(m, axis=0) for m in mp if len(m)])
-                    b = np.array([np.nanmean(m, axis=0) for m in mq if len(m)])
+                if len(mp) >= SESSION_LEVEL_MIN and len(mq) >= SESSION_LEVEL_MIN:
+                    a = np.array([np.nanmean(m, axis=0) for m in mp])
+                    b = np.array([np.nanmean(m, axis=0) for m in mq])
                     basis = "session means"
                 else:
                     a, b = np.vstack(mp), np.vstack(mq)
                     basis = "strides"
-                res = spm_ttest2(a, b, alpha=st.alpha)
-                out.append(CurveComparison(side, activity, variable, a, b, basis, res))
-    return out
+                pending.append((side, activity, variable, a, b, basis))
+    alpha_each = 1.0 - (1.0 - st.alpha) ** (1.0 / max(len(pending), 1))
+    return [
+        CurveComparison(side, activity, variable, a, b, basis, spm_ttest2(a, b, alpha=alpha_each))
+        for side, activity, variable, a, b, basis in pending
+    ]
 
 
 def _spm_table(curves: list[CurveComparison]) -> pd.DataFrame:
     rows = []
     for cc in curves:
         base = {
+            "alpha": cc.spm.alpha if cc.spm is not None else np.nan,
             "side": cc.side,
             "activity": cc.activity,
             "variable": cc.variable,
@@ -383,6 +389,7 @@ def _spm_table(curves: list[CurveComparison]) -> pd.DataFrame:
                 }
             )
     cols = [
+        "alpha",
         "side",
         "activity",
         "variable",
