@@ -182,7 +182,8 @@ class Planner:
             ic[j] = ic[j - 1] + Tj[j] / 2.0
         fc = ic - swing[:n_steps]  # FC of the previous contact of the landing foot
         fc[0] = lift_first
-        fc[1] = max(fc[1], ic[0] + 0.08)
+        if df > 0.5:  # walking: the second foot lifts after the first one landed
+            fc[1] = max(fc[1], ic[0] + 0.08)
         sides = ["right" if j % 2 == 0 else "left" for j in range(n_steps)]
         t_end = ic[-1] + 0.4
 
@@ -214,14 +215,15 @@ class Planner:
             s_land[-1] = s_land[-2]
             z_land[-1] = z_land[-2]
         else:
-            dist = speed * (t_end - t0 - 0.75 * T)
-            if kind == "turn":
-                dist = abs(np.radians(act.turn_deg)) * act.turn_radius
-            ramp = 0.8 * T
-            tt = np.linspace(t0, t_end, 2000)
+            ramp = 0.8 * T if df > 0.5 else 2.0 * T  # running accelerates over a few strides
+            tt = np.linspace(t0, t_end, 4000)
             vprof = _smooth_window(tt, t0 + 0.15, t_end - 0.15, ramp)
             S = np.concatenate([[0.0], np.cumsum(0.5 * (vprof[1:] + vprof[:-1]) * np.diff(tt))])
-            S *= dist / S[-1]
+            if kind == "turn":
+                S *= abs(np.radians(act.turn_deg)) * act.turn_radius / S[-1]
+            else:
+                S *= speed
+            dist = S[-1]
             s_land = np.interp(ms, tt, S)
             s_land[-2:] = dist
             z_land = np.full(n_steps, z0)
@@ -240,6 +242,7 @@ class Planner:
                 p["push"] * prev_stance, 0.25 if prev.activity == "stand" else 10.0
             )
             prev.pitch_fc = p["pitch_fc"] + rng.normal(0.0, 2.0)
+            prev.fc_slope = p.get("fc_slope", 2.5)
             if prev.activity == "stand":
                 prev.t_ho = prev.t_fc - 0.22
                 prev.pitch_fc = min(-20.0, p["pitch_fc"] * 0.6)
@@ -297,10 +300,9 @@ class Planner:
                     Bump(f"rot_{side}", t_ic - 0.05 * stance, t_ic + 0.9 * stance, 0.3, 3.0)
                 )
                 self.bumps.append(Bump("obliquity", t_ic, t_ic + 0.75 * stance, 0.35, k * drop))
-                kb = p["knee"]
-                self.bumps.append(
-                    Bump(f"bend_{side}", t_ic + kb[0] * stance, t_ic + kb[1] * stance, kb[2], kb[3])
-                )
+                for kb in p["knee"]:
+                    b0, b1 = t_ic + kb[0] * stance, t_ic + kb[1] * stance
+                    self.bumps.append(Bump(f"bend_{side}", b0, b1, kb[2], kb[3]))
                 self.keys.append(
                     (
                         float(t_ic + p["over"] * stance),
@@ -321,6 +323,82 @@ class Planner:
         self.segments.append({"t": round(t0, 6), "t_end": round(float(t_end), 6), "label": kind})
         st.t = float(t_end)
 
+    def squat(self, act: Activity) -> None:
+        """Single-leg squats: shift over the stance foot, lift the other foot behind, ``reps`` squats (about 2.6 s
+        each, peak knee flexion ~60 deg with valgus and contralateral pelvic drop), put the foot down again."""
+        sides = ["left", "right"] if act.side == "both" else [act.side]
+        for stance_side in sides:
+            self._single_leg_squats(stance_side, act)
+
+    def _single_leg_squats(self, side: str, act: Activity) -> None:
+        g, b, rng, st = self.g, self.body, self.rng, self.st
+        free = "right" if side == "left" else "left"
+        k = sgn(side)
+        scale = g.side_scale(side)
+        t0 = st.t
+        shift = self._lateral(st.x, st.y, st.heading, k * 0.055)
+        t_lift = t0 + 1.0
+        rep_time, pause = 2.6, 1.0
+        t_first = t_lift + 0.8
+        t_last_end = t_first + act.reps * (rep_time + pause) - pause
+        t_down = t_last_end + 0.8
+        t_end = t_down + 1.0
+        # the free foot: lift, hold behind (hip 20 deg, knee 70 deg), put back where it was
+        prev = self.contacts[free][-1]
+        prev.t_fc = t_lift
+        prev.t_ho = t_lift - 0.2
+        prev.pitch_fc = -12.0
+        hip = np.array(
+            [*self._lateral(shift[0], shift[1], st.heading, sgn(free) * b.hip_half_width), st.z]
+        )
+        hip[2] += self.stand_height
+        th, kn = np.radians(20.0), np.radians(75.0)
+        fwd = b.thigh_length * np.sin(th) + b.shank_length * np.sin(th - kn)
+        down = b.thigh_length * np.cos(th) + b.shank_length * np.cos(th - kn)
+        c, s_ = np.cos(st.heading), np.sin(st.heading)
+        ankle = hip + np.array([fwd * c, fwd * s_, -down])
+        pitch = 20.0 - 75.0 - 10.0
+        pr = np.radians(pitch)
+        lx = b.ankle_forward * np.cos(pr) - b.ankle_height * np.sin(pr)
+        lz = b.ankle_forward * np.sin(pr) + b.ankle_height * np.cos(pr)
+        origin = ankle - np.array([lx * c, lx * s_, lz])
+        hold = (
+            float(origin[0]),
+            float(origin[1]),
+            float(origin[2]),
+            float(prev.heading),
+            float(pitch),
+            0.0,
+            True,
+        )
+        prev.vias = [(t_lift + 0.7, *hold), (t_down - 0.6, *hold)]
+        back = self._stand_contact(free, t_down, st.x, st.y, st.heading, st.z)
+        self.contacts[free].append(back)
+        # the pelvis: over the stance foot, back and down at the bottom of each squat
+        self.keys += [(t0, st.x, st.y, st.heading), (t_lift - 0.2, *shift, st.heading)]
+        t = t_first
+        for rep in range(act.reps):
+            depth = float(np.clip(60.0 + rng.normal(0.0, 4.0), 40.0, 80.0))
+            valgus = g.knee_valgus_squat * scale + rng.normal(0.0, g.angle_sd)
+            drop = g.pelvic_drop * scale * 0.8 + rng.normal(0.0, g.angle_sd)
+            self.bumps.append(Bump(f"bend_{side}", t, t + rep_time, 0.5, depth))
+            self.bumps.append(Bump(f"abd_{side}", t, t + rep_time, 0.5, valgus))
+            self.bumps.append(Bump(f"rot_{side}", t, t + rep_time, 0.5, 4.0))
+            self.bumps.append(Bump("obliquity", t, t + rep_time, 0.5, k * drop))
+            bottom = shift - 0.12 * (depth / 60.0) * np.array([c, s_])
+            self.keys += [
+                (t, *shift, st.heading),
+                (t + rep_time / 2, *bottom, st.heading),
+                (t + rep_time, *shift, st.heading),
+            ]
+            self.squats.append(
+                {"side": side, "task": "squat", "rep": rep, "start": t, "end": t + rep_time}
+            )
+            t += rep_time + pause
+        self.keys += [(t_down + 0.2, *shift, st.heading), (t_end, st.x, st.y, st.heading)]
+        self.segments.append({"t": round(t0, 6), "t_end": round(t_end, 6), "label": "squat"})
+        st.t = t_end
+
     def _add_via(self, prev: Contact, nxt: Contact, side: str, p: dict) -> None:
         """One via point in the swing from ``prev`` to ``nxt``: the foot where the leg's forward kinematics with
         the style's thigh and knee angles puts it, below an estimated hip position."""
@@ -338,7 +416,7 @@ class Planner:
         down = b.thigh_length * np.cos(th) + b.shank_length * np.cos(th - kn)
         c, s = np.cos(heading), np.sin(heading)
         ankle = np.array([hip_xy[0] + fwd * c, hip_xy[1] + fwd * s, hip_z - down])
-        pitch = p["thigh"] - p["swing_knee"] - p["plantar"]
+        pitch = max(-68.0, p["thigh"] - p["swing_knee"] - p["plantar"])
         pr = np.radians(pitch)
         # foot origin = ankle - R_foot @ ankle_offset, with R_foot = Rz(heading) Ry(-pitch)
         ax, az = b.ankle_forward, b.ankle_height
@@ -365,21 +443,17 @@ def _gait_style(act: Activity) -> dict:
             "cadence": 110.0 * (v / 1.3) ** 0.5,
             "duty": float(np.clip(0.62 + 0.05 * (1.3 - v), 0.58, 0.68)),
             "pitch_ic": 16.0 + 6.0 * v,
-            "pitch_fc": -38.0 - 6.0 * v,
+            "pitch_fc": -45.0 - 6.0 * v,
             "flat": 0.17,
             "push": 0.42,
             "via": 0.28,
             "thigh": 18.0,
             "swing_knee": 62.0,
             "plantar": 5.0,
-            "knee": (
-                -0.05,
-                0.55,
-                0.3,
-                13.0,
-            ),  # bend wish bump: start, end (fraction of stance), peak, amplitude
+            # knee bend wish bumps: (start, end) as fractions of stance, peak position, amplitude (deg)
+            "knee": [(-0.1, 0.6, 0.3, 20.0), (0.5, 1.3, 0.62, 38.0)],
             "sway": 0.02,
-            "over": 0.35,
+            "over": 0.47,
             "frontal": 1.0,
             "ev": 1.0,
             "tau": 1.0,
@@ -392,18 +466,19 @@ def _gait_style(act: Activity) -> dict:
         return {
             "speed": v,
             "cadence": 165.0 * (v / 3.5) ** 0.3,
-            "duty": float(np.clip(0.40 - 0.03 * (v - 3.0), 0.28, 0.42)),
+            "duty": float(np.clip(0.36 - 0.03 * (v - 3.0), 0.28, 0.42)),
             "pitch_ic": -8.0 if fore else 14.0,
-            "pitch_fc": -50.0,
+            "pitch_fc": -60.0,
+            "fc_slope": 1.3,
             "flat": 0.22 if fore else 0.2,
             "push": 0.45,
             "via": 0.35,
             "thigh": 22.0,
             "swing_knee": 100.0,
             "plantar": 10.0,
-            "knee": (-0.15, 1.15, 0.45, 32.0),
+            "knee": [(-0.15, 1.15, 0.45, 32.0)],
             "sway": 0.012,
-            "over": 0.35,
+            "over": 0.42,
             "frontal": 1.0,
             "ev": 1.6,
             "tau": 1.1,
@@ -424,7 +499,7 @@ def _gait_style(act: Activity) -> dict:
             "swing_knee": 95.0,
             "plantar": 5.0,
             "climb": True,
-            "knee": (-0.6, 0.75, 0.42, 60.0),
+            "knee": [(-0.6, 0.75, 0.42, 60.0)],
             "sway": 0.03,
             "over": 0.45,
             "frontal": 1.0,
@@ -446,7 +521,7 @@ def _gait_style(act: Activity) -> dict:
             "thigh": 25.0,
             "swing_knee": 55.0,
             "plantar": 25.0,
-            "knee": (0.05, 1.2, 0.75, 70.0),
+            "knee": [(0.05, 1.2, 0.75, 70.0)],
             "sway": 0.03,
             "over": 0.45,
             "frontal": 1.0,

@@ -150,6 +150,9 @@ class FootTrack:
             for via in contacts[j].vias:
                 tv = via[0]
                 val = np.array(via[1:7], dtype=float)
+                if len(via) > 7 and via[7]:  # held still
+                    pts.append((tv, np.stack([val, np.zeros(6), np.zeros(6)], axis=1)))
+                    continue
                 # quadratic through (start, via, end) gives the via's slope and curvature
                 x0, x2 = a, b
                 y0, y2 = start[:, 0], end[:, 0]
@@ -197,8 +200,8 @@ class FootTrack:
         return R, origin, heading, pitch, ev
 
     def load_weight(self, t: np.ndarray) -> np.ndarray:
-        """How much this leg's knee wish sets the pelvis height: 0 in swing, rising over the first 15% of stance,
-        1 until mid-stance, 0 again from 85% of stance on (the trailing leg's knee then folds passively)."""
+        """How much this leg's knee wish sets the pelvis height: 0 in swing, rising over the first 12% of stance,
+        falling from 70% of stance to toe-off."""
         w = np.zeros_like(t)
         for j in range(len(self.t_ic)):
             a, b = self.t_ic[j], self.t_fc[j]
@@ -206,10 +209,12 @@ class FootTrack:
             if i1 <= i0:
                 continue
             stance = b - a
-            up = min(0.25, 0.15 * stance)
+            up = min(0.25, 0.12 * stance)
             down0, down1 = (
-                (a + 0.5 * stance, a + 0.85 * stance) if stance < 3.0 else (b - 0.6, b - 0.2)
+                (a + 0.7 * stance, a + 1.0 * stance) if stance < 3.0 else (b - 0.6, b - 0.2)
             )
+            if stance < 0.4:  # running: the push-off leg stops carrying earlier
+                down0, down1 = a + 0.5 * stance, a + 0.8 * stance
             tt = t[i0:i1]
             w[i0:i1] = smoothstep5((tt - a) / up) * (
                 1.0 - smoothstep5((tt - down0) / (down1 - down0))
@@ -270,12 +275,14 @@ class Model:
                 P_xy[:, 1] + off[:, 1] - A[:, 1]
             ) ** 2
             reach = b.leg_reach(W[:, col[f"bend_{side}"]])
-            h = A[:, 2] + np.sqrt(np.maximum(reach**2 - horiz2, 0.04)) - off[:, 2]
+            h = A[:, 2] + np.sqrt(np.maximum(reach**2 - horiz2, 0.36)) - off[:, 2]
             w = self.feet[side].load_weight(tg)
             num += w * h
             den += w
-            cap = np.minimum(cap, A[:, 2] + np.sqrt(np.maximum(dmax**2 - horiz2, 0.04)) - off[:, 2])
-        ok = den > 1e-3
+            leg_cap = A[:, 2] + np.sqrt(np.maximum(dmax**2 - horiz2, 0.0)) - off[:, 2]
+            # a foot out of reach (only ever briefly, in swing) must not drag the pelvis down
+            cap = np.minimum(cap, np.where(horiz2 < dmax**2 - 0.01, leg_cap, np.inf))
+        ok = den > 0.2
         height = PchipInterpolator(tg[ok], num[ok] / den[ok], extrapolate=True)(tg)
         height = np.minimum(height, cap - 0.001)
         height = gaussian_filter1d(height, sigma=0.012 * WISH_RATE, mode="nearest")
