@@ -29,6 +29,7 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
 import firmware_protocols
+import firmware_protocols.base
 from firmware_protocols import GattRead, GattWrite, ProtocolError
 from imu_gait.ble.store import SessionStore, read_parts
 from imu_gait.pipeline.timesync import ClockFit, fit_clock
@@ -89,6 +90,9 @@ class SensorState:
     gaps: list[list[float]] = field(default_factory=list)
     inbox: deque = field(default_factory=deque)  # (t_arrival, characteristic, bytes, segment)
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
+    handshake: Any = None  # the start dialogue while it runs
+    handshake_error: Exception | None = None
+    response: asyncio.Event = field(default_factory=asyncio.Event)
     # per segment: device reference of the newest sample and arrival time of each notification (clock fit)
     fit_points: dict[int, tuple[list[float], list[float]]] = field(default_factory=dict)
     last_part_t: float = -np.inf
@@ -330,12 +334,39 @@ class Recorder:
         for char in family.NOTIFY_CHARACTERISTICS:
             await client.start_notify(char, self._notification_handler(s))
         await self._read_battery(s, client)
-        for cmd in family.start_commands(s.config):
-            await self._command(s, client, cmd)
+        await self._handshake(s, client)
         if s.drop_time is not None:
             s.reconnects += 1
         self._set(s, "streaming", f"{s.name} ({family.NAME}), MTU {client.mtu_size}")
         self._update_sensor_meta(s)
+
+    async def _handshake(self, s: SensorState, client: BleakClient, timeout: float = 5.0) -> None:
+        """Run the family's start dialogue: writes, reads, and waiting for replies on the notify characteristics."""
+        family = s.family
+        if hasattr(family, "handshake"):
+            hs = family.handshake(s.config)
+        else:
+            hs = firmware_protocols.base.WriteAll(family.start_commands(s.config))
+        s.handshake, s.handshake_error = hs, None
+        try:
+            async with asyncio.timeout(timeout):
+                while not hs.done:
+                    actions = hs.next_actions()
+                    for cmd in actions:
+                        await self._command(s, client, cmd)
+                    if s.handshake_error is not None:
+                        raise s.handshake_error
+                    if not actions and not hs.done:
+                        s.response.clear()
+                        await s.response.wait()
+                        if s.handshake_error is not None:
+                            raise s.handshake_error
+        except TimeoutError:
+            raise TimeoutError(
+                f"{s.name}: no answer to the start commands within {timeout:g} s"
+            ) from None
+        finally:
+            s.handshake = None
 
     async def _command(self, s: SensorState, client: BleakClient, cmd: Any) -> None:
         if isinstance(cmd, GattWrite):
@@ -343,7 +374,7 @@ class Recorder:
             await client.write_gatt_char(cmd.characteristic, cmd.data, response=cmd.with_response)
         elif isinstance(cmd, GattRead):
             value = bytes(await client.read_gatt_char(cmd.characteristic))
-            self._on_notification(s, cmd.characteristic, value)
+            self._on_notification(s, cmd.characteristic, value)  # logged and decoded like a reply
 
     async def _read_battery(self, s: SensorState, client: BleakClient) -> None:
         if client.services.get_characteristic(BATTERY_LEVEL) is None:
@@ -373,6 +404,12 @@ class Recorder:
             self._meta_dirty = True
         s.last_arrival = t
         s.inbox.append((t, characteristic, data, s.segment))
+        if s.handshake is not None:
+            try:
+                s.handshake.feed(characteristic, data)
+            except ProtocolError as e:
+                s.handshake_error = e
+            s.response.set()
 
     async def _stream_until_disconnected(self, s: SensorState) -> None:
         started = self.now()
@@ -450,6 +487,8 @@ class Recorder:
             try:
                 blocks = s.decoder.feed(char, data)
             except ProtocolError as e:
+                if char not in s.family.NOTIFY_CHARACTERISTICS:
+                    continue  # a reply the decoder has no use for (e.g. a configuration read)
                 s.decode_errors += 1
                 s.message = f"bad packet: {e}"
                 continue

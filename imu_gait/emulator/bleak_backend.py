@@ -262,6 +262,7 @@ class BumbleClient(BaseBleakClient):
         self._peer: Peer | None = None
         self._mtu = 23
         self._subscribers: dict[int, Callable[[bytes], None]] = {}
+        self._lost: asyncio.Future | None = None  # resolved when the current link drops
 
     @property
     def name(self) -> str:
@@ -292,16 +293,30 @@ class BumbleClient(BaseBleakClient):
             except (core.BaseBumbleError, hci.HCI_Error) as e:
                 raise BleakError(f"{self.address}: connection failed ({e})") from None
         self._connection = connection
+        lost = asyncio.get_running_loop().create_future()
         connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
+        connection.once(
+            Connection.EVENT_DISCONNECTION, lambda _r: lost.done() or lost.set_result(None)
+        )
+        self._lost = lost
+        setup = asyncio.ensure_future(self._setup_gatt(connection))
         try:
             async with asyncio.timeout(timeout):
-                await self._setup_gatt(connection)
+                # a pending GATT request is not always cancelled when the link drops: watch the link too
+                await asyncio.wait([setup, lost], return_when=asyncio.FIRST_COMPLETED)
+            if not setup.done():
+                setup.cancel()
+                await asyncio.gather(setup, return_exceptions=True)
+                raise BleakError(f"{self.address}: link lost while connecting")
+            setup.result()
         except asyncio.CancelledError:
+            setup.cancel()
             if _cancelled_by_caller():
                 raise
             await self._abandon(connection)
             raise BleakError(f"{self.address}: link lost while connecting") from None
         except TimeoutError:
+            setup.cancel()
             await self._abandon(connection)
             raise TimeoutError(
                 f"{self.address}: GATT setup did not finish within {timeout:g} s"
@@ -365,9 +380,18 @@ class BumbleClient(BaseBleakClient):
         return self._peer
 
     async def _gatt(self, coro: Any) -> Any:
+        op = asyncio.ensure_future(coro)
+        lost = self._lost
         try:
-            return await coro
+            if lost is not None:
+                await asyncio.wait([op, lost], return_when=asyncio.FIRST_COMPLETED)
+                if not op.done():
+                    op.cancel()
+                    await asyncio.gather(op, return_exceptions=True)
+                    raise BleakError(f"{self.address}: disconnected")
+            return await op
         except asyncio.CancelledError:
+            op.cancel()
             if _cancelled_by_caller():
                 raise
             raise BleakError(f"{self.address}: disconnected") from None

@@ -58,16 +58,13 @@ class Knobs:
     loss: float = 0.0  # probability that one notification is lost on air
     drift_ppm: float = 0.0  # device clock rate error (+ = runs fast)
     offset_s: float = 0.0  # device clock reading at power-on
-    drop_at_s: float | None = (
-        None  # drop the link this long after the first stream start (true clock)
-    )
-    drop_silence_s: float = 0.5  # after a drop, stay silent (not advertising) this long
-    drop_after_connect_s: float | None = (
-        None  # once: drop the first link this long after it is established
-    )
-    mute: bool = (
-        False  # accepts connections and commands but never streams (a sensor that never answers)
-    )
+    # drop the link this long after the first stream start (true clock), then stay silent drop_silence_s
+    drop_at_s: float | None = None
+    drop_silence_s: float = 0.5
+    # once: drop the first link in the middle of the central's GATT setup
+    drop_during_connect: bool = False
+    # accepts connections and commands but never streams (a sensor that never answers)
+    mute: bool = False
     seed: int | None = None
 
 
@@ -175,6 +172,10 @@ class VirtualSensor:
         self.placement = placement
         self.knobs = knobs or Knobs()
         self.name = name or family.advertised_name(placement)
+        if (
+            placement not in self.name
+        ):  # some families advertise a fixed name; ours must show the placement
+            self.name = f"{self.name} {placement}"
         self.address = (
             hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS)
             if address
@@ -195,7 +196,9 @@ class VirtualSensor:
         self._tasks: set[asyncio.Task] = set()
         self._dropped = False
         self._closed = False
+        self._subscribed: set[str] = set()
         self.device.on(Device.EVENT_CONNECTION, self._on_connection)
+        self.device.on("characteristic_subscription", self._on_subscription)
 
     @property
     def address_str(self) -> str:
@@ -238,12 +241,36 @@ class VirtualSensor:
             raise att.ATT_Error(att.ErrorCode.VALUE_NOT_ALLOWED, message=str(e)) from None
         if responses:
             self._spawn(self._send_responses(connection, responses))
-        if self.encoder.is_streaming and not was_streaming:
-            self._start_stream(connection)
-        elif was_streaming and not self.encoder.is_streaming:
+        if was_streaming and not self.encoder.is_streaming:
+            self._stop_stream()
+        self._sync_stream(connection, restart=self.encoder.is_streaming and not was_streaming)
+
+    def _on_subscription(
+        self, bearer: Any, characteristic: Characteristic, notify: bool, indicate: bool
+    ) -> None:
+        uuid = next((u for u, c in self._chars.items() if c is characteristic), None)
+        if uuid is None:
+            return
+        if notify or indicate:
+            self._subscribed.add(uuid)
+        else:
+            self._subscribed.discard(uuid)
+        if self.connection is not None:
+            self._sync_stream(self.connection)
+
+    def _sync_stream(self, connection: Connection, restart: bool = False) -> None:
+        """Stream while the encoder says so and the central listens on a data characteristic."""
+        if self.encoder is None or self.knobs.mute:
+            return
+        listening = any(u in self._subscribed for u in self.family.NOTIFY_CHARACTERISTICS)
+        if self.encoder.is_streaming and listening:
+            if restart or self._stream_task is None:
+                self._start_stream(connection)
+        else:
             self._stop_stream()
 
     async def _send_responses(self, connection: Connection, responses: list) -> None:
+        self._responses.extend(responses)
         for n in responses:
             char = self._chars.get(n.characteristic)
             if char is None:
@@ -290,11 +317,25 @@ class VirtualSensor:
 
     def _on_connection(self, connection: Connection) -> None:
         self.connection = connection
+        self._subscribed.clear()
+        self._responses: list = []  # replies sent on this connection (the truth decoder needs them too)
         # a real device resets its protocol state on every new connection
         self.encoder = self.family.Encoder(self.family.DEFAULT_CONFIG)
         connection.on(
             Connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(connection)
         )
+        if self.knobs.drop_during_connect:
+            self.knobs.drop_during_connect = False
+            # right after the MTU exchange, while the central is still discovering services
+            connection.once(
+                Connection.EVENT_CONNECTION_ATT_MTU_UPDATE,
+                lambda: asyncio.get_running_loop().call_soon(self._drop_now, connection),
+            )
+
+    def _drop_now(self, connection: Connection) -> None:
+        if self.connection is connection:
+            self.truth.drops.append(asyncio.get_running_loop().time())
+            drop_link(self.controller, connection.peer_address)
 
     def _on_disconnection(self, connection: Connection) -> None:
         if self.connection is connection:
@@ -311,6 +352,9 @@ class VirtualSensor:
         if hasattr(self.encoder, "mtu"):
             self.encoder.mtu = connection.att_mtu
         self._truth_decoder = self.family.Decoder(self.encoder.config)
+        for n in self._responses:
+            with contextlib.suppress(ProtocolError):
+                self._truth_decoder.feed(n.characteristic, n.data)
         self.truth.streams += 1
         self._stream_task = self._spawn(self._stream(connection))
 
@@ -341,6 +385,12 @@ class VirtualSensor:
             if drop_at is not None and t_event >= drop_at:
                 await self._drop(connection)
                 return
+            if (
+                float(encoder.config.rate_hz) != rate
+            ):  # reconfigured while streaming: new sample grid from here
+                rate = float(encoder.config.rate_hz)
+                dev_start = float(self.clock.device(t_event))
+                n_done = 0
             # samples the IMU produced (on its own clock) up to this connection event
             n_due = int(np.floor((float(self.clock.device(t_event)) - dev_start) * rate)) + 1
             if n_due > n_done:
@@ -358,6 +408,8 @@ class VirtualSensor:
                 return
 
     async def _send(self, connection: Connection, n: Any) -> None:
+        if self.connection is not connection:  # link gone: the device stops sending
+            return
         self.truth.notifications_sent += 1
         try:
             blocks = self._truth_decoder.feed(n.characteristic, n.data)
