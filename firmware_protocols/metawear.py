@@ -103,7 +103,8 @@ def matches(name: str | None, service_uuids: Sequence[str] = ()) -> bool:
 
 
 def advertised_name(suffix: str) -> str:
-    return "MetaWear"
+    """Boards advertise "MetaWear" unless renamed; the suffix tells emulated boards apart."""
+    return f"MetaWear {suffix}" if suffix else "MetaWear"
 
 
 def choose_config(

@@ -368,8 +368,9 @@ class Decoder(DecoderBase):
     the configuration has no gyroscope range, gyr NaN).
 
     Feed the control-point indications too: the start reply carries the ``factor`` of compressed frames. Without
-    it the factor defaults to range / 32768 (the 16-bit scale). Unpaired samples (their partner's frame was lost)
-    are dropped and counted in ``unpaired``. ``t_device`` is seconds since 2000-01-01 on the device clock.
+    it the factor defaults to range / 32768 (the 16-bit scale). Unpaired samples (their partner's frame was lost,
+    or the other stream stays silent for more than ``max_backlog`` samples) are dropped and counted in
+    ``unpaired``. ``t_device`` is seconds since 2000-01-01 on the device clock.
     """
 
     def __init__(self, config: StreamConfig = DEFAULT_CONFIG) -> None:
@@ -383,6 +384,7 @@ class Decoder(DecoderBase):
         self.features: bytes | None = None
         self.stopped: set[int] = set()
         self.unpaired = 0
+        self.max_backlog = max(256, int(4 * self.rate_hz))  # samples waiting for a partner (~4 s)
         self._pending_reply: bytes | None = None
         self.reset()
 
@@ -535,6 +537,14 @@ class Decoder(DecoderBase):
             out.append(SampleBlock(acc.xyz[keep_a], gyr.xyz[keep_g], acc.t[keep_a]))
         acc.t, acc.xyz = acc.t[ia:], acc.xyz[ia:]
         gyr.t, gyr.xyz = gyr.t[ig:], gyr.xyz[ig:]
+        for st in (
+            acc,
+            gyr,
+        ):  # the other stream is silent (never started, or stopped by the device)
+            extra = len(st.t) - self.max_backlog
+            if extra > 0:
+                self.unpaired += extra
+                st.t, st.xyz = st.t[extra:], st.xyz[extra:]
         return out
 
 

@@ -8,6 +8,8 @@ at the Q-format limits (+-32 g, +-1024 deg/s).
 Configuration EF680401 (9 bytes, read/write): ``u16 pedometer ms | u16 temperature-compensation ms |
 u16 compass-compensation ms | u16 motion frequency Hz (5..200) | u8 wake-on-motion``; read, modify, write back.
 No device time, no counter (t_device and seq None). The sensor streams while notifications are enabled.
+Axes are passed through as the firmware reports them (acc and gyro share the MPU-9250's right-handed frame; the
+compass comes from its AK8963, and whether the firmware aligns those axes to the others is unverified).
 """
 
 from __future__ import annotations

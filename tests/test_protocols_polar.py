@@ -172,3 +172,12 @@ def test_encoder_control_point():
     )
     assert reply.data[:4] == bytes.fromhex("f0020200") and enc.is_streaming
     assert polar.parse_settings(reply.data[5:])[polar.S_FACTOR][0] == pytest.approx(8 / 32768)
+
+
+def test_silent_gyro_stream_does_not_grow_without_bound():
+    dec = polar.Decoder(VERITY)
+    raw = struct.pack("<60h", *([0, 0, 1000] * 20))
+    for k in range(30):  # 600 acc samples, no gyro frame ever
+        assert dec.feed(polar.DATA, frame(polar.ACC, 10**15 + k * 384_615_385, 0x01, raw)) == []
+    assert len(dec._streams[polar.ACC].t) == dec.max_backlog
+    assert dec.unpaired == 600 - dec.max_backlog
