@@ -36,21 +36,23 @@ def find_repetitions(
     if t.size < 3:
         return []
     rate = 1.0 / float(np.median(np.diff(t)))
-    peaks, props = find_peaks(
+    peaks, _ = find_peaks(
         flexion,
         prominence=min_prominence_deg,
         distance=max(1, int(min_separation_s * rate)),
     )
     reps = []
-    for p, lb, rb in zip(peaks, props["left_bases"], props["right_bases"], strict=True):
-        base_l = flexion[lb]
-        base_r = flexion[rb]
-        lvl_l = base_l + threshold * (flexion[p] - base_l)
-        lvl_r = base_r + threshold * (flexion[p] - base_r)
-        before = np.flatnonzero(flexion[lb : p + 1] <= lvl_l)
-        after = np.flatnonzero(flexion[p : rb + 1] <= lvl_r)
-        i0 = lb + (before[-1] if before.size else 0)
-        i1 = p + (after[0] if after.size else rb - p)
+    bounds = np.concatenate([[0], peaks, [flexion.size - 1]])
+    for k, p in enumerate(peaks):
+        lo, hi = int(bounds[k]), int(bounds[k + 2])
+        i_min_l = lo + int(np.argmin(flexion[lo : p + 1]))
+        i_min_r = p + int(np.argmin(flexion[p : hi + 1]))
+        lvl_l = flexion[i_min_l] + threshold * (flexion[p] - flexion[i_min_l])
+        lvl_r = flexion[i_min_r] + threshold * (flexion[p] - flexion[i_min_r])
+        before = np.flatnonzero(flexion[i_min_l : p + 1] <= lvl_l)
+        after = np.flatnonzero(flexion[p : i_min_r + 1] <= lvl_r)
+        i0 = i_min_l + (int(before[-1]) if before.size else 0)
+        i1 = p + (int(after[0]) if after.size else i_min_r - p)
         reps.append((float(t[i0]), float(t[p]), float(t[i1])))
     return reps
 
@@ -65,18 +67,26 @@ def task_segments(events: list[dict]) -> list[tuple[str, float, float, str | Non
 
 
 def working_side(
-    t: np.ndarray, flexion_by_side: dict[str, np.ndarray], t0: float, t1: float
+    t: np.ndarray, flexion_by_side: dict[str, np.ndarray], t0: float, t1: float, task: str
 ) -> str | None:
-    """The leg whose knee flexion cycles most within [t0, t1] (largest 5-95 percentile range)."""
-    best, best_range = None, -1.0
+    """The leg doing the task within [t0, t1]. Single-leg squat: of the legs whose flexion cycles (5-95
+    percentile range > 20 deg), the one that returns to extension (lowest median flexion; the free leg is held
+    up, flexed). Step-down: the leg with the largest flexion range (the free leg reaches down nearly straight).
+    """
+    stats = {}
     for side, f in flexion_by_side.items():
         sel = (t >= t0) & (t <= t1)
         if sel.sum() < 3:
             continue
-        lo, hi = np.percentile(f[sel], [5, 95])
-        if hi - lo > best_range:
-            best, best_range = side, hi - lo
-    return best
+        lo, med, hi = np.percentile(f[sel], [5, 50, 95])
+        stats[side] = (hi - lo, med)
+    if not stats:
+        return None
+    if task == "squat":
+        cycling = {s: v for s, v in stats.items() if v[0] > 20.0}
+        if cycling:
+            return min(cycling, key=lambda s: cycling[s][1])
+    return max(stats, key=lambda s: stats[s][0])
 
 
 def squat_table(
@@ -89,7 +99,7 @@ def squat_table(
     rows = []
     for task, t0, t1, side in task_segments(events):
         if side not in flexion_by_side:
-            side = working_side(t, flexion_by_side, t0, t1)
+            side = working_side(t, flexion_by_side, t0, t1, task)
         if side is None:
             continue
         sel = (t >= t0) & (t <= t1)
