@@ -69,6 +69,7 @@ class SensorState:
     raw: RawLogWriter
     state: str = "waiting"
     message: str = ""
+    problem: str = ""  # the last thing that went wrong (kept after the state moves on)
     family: ModuleType | None = None
     name: str = ""
     address: str = ""
@@ -279,12 +280,14 @@ class Recorder:
                 if isinstance(e, TimeoutError) and s.state in ("searching", "reconnecting"):
                     msg = f"{s.spec.target!r} not found within {self.find_timeout:g} s"
                 await self._abandon(s)
+                s.problem = msg
                 self._set(s, "retrying", msg)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), backoff)
                 backoff = min(2.0 * backoff, 2.0)
             except _FatalSensorError as e:
                 await self._abandon(s)
+                s.problem = str(e)
                 self._set(s, "failed", str(e))
                 return
         await self._shutdown(s)

@@ -104,7 +104,7 @@ async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) 
     for p, s in rec.sensors.items():
         info = recorded.get(p)
         if info is None:
-            print(f"{p}: no data ({s.message or s.state})")
+            print(f"{p}: no data ({s.problem or s.state})")
             continue
         print(
             f"{p}: {s.samples} samples from {info['name']} ({info['family']}), lost packets {s.lost_packets}, "
@@ -112,6 +112,6 @@ async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) 
         )
     print(f"session: {rec.store.folder}")
     if not recorded:
-        problems = "; ".join(f"{p}: {s.message or s.state}" for p, s in rec.sensors.items())
+        problems = "; ".join(f"{p}: {s.problem or s.state}" for p, s in rec.sensors.items())
         raise ImuGaitError(f"no sensor delivered data ({problems})")
     return 0
