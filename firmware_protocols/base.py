@@ -194,8 +194,12 @@ class DecoderBase:
 
     Counters: ``packets`` (notifications accepted), ``samples`` (samples emitted), ``lost_packets`` and
     ``lost_samples`` (only where the family's counters/timestamps reveal loss; else they stay 0), ``errors``
-    (notifications rejected with ProtocolError). Subclasses implement ``_feed``.
+    (notifications rejected with ProtocolError). Subclasses implement ``_feed``. Values of the family's other
+    readable characteristics (``IGNORED``: configuration, battery ...) are accepted and give no samples, so a
+    recorder may pass every value it reads or receives.
     """
+
+    IGNORED: frozenset[str] = frozenset()
 
     def __init__(self, config: StreamConfig) -> None:
         self.config = config
@@ -209,7 +213,10 @@ class DecoderBase:
         """Decode one notification; malformed input raises ProtocolError and leaves the stream state usable."""
         try:
             payload = as_bytes(data)
-            blocks = self._feed(norm_uuid(characteristic), payload)
+            char = norm_uuid(characteristic)
+            if char in self.IGNORED:
+                return []
+            blocks = self._feed(char, payload)
         except ProtocolError:
             self.errors += 1
             raise

@@ -29,6 +29,7 @@ from firmware_protocols.base import (
     DecoderBase,
     EncoderBase,
     G,
+    GattRead,
     GattWrite,
     Handshake,
     Notification,
@@ -36,7 +37,6 @@ from firmware_protocols.base import (
     SampleBlock,
     StreamConfig,
     Unwrapper,
-    WriteAll,
     any_uuid_in,
     quantize,
     snap,
@@ -125,9 +125,24 @@ def start_commands(config: StreamConfig) -> list[GattWrite]:
     return [GattWrite(CTRL, start_command(config), with_response=True)]
 
 
+class _StartThenInfo(Handshake):
+    def __init__(self, config: StreamConfig) -> None:
+        super().__init__()
+        self._steps: list[list[GattWrite | GattRead]] = [start_commands(config), [GattRead(INFO)]]
+
+    def next_actions(self) -> list[GattWrite | GattRead]:
+        if not self._steps:
+            self.done = True
+            return []
+        step = self._steps.pop(0)
+        self.done = not self._steps
+        return step
+
+
 def handshake(config: StreamConfig) -> Handshake:
-    """Start dialogue: one CTRL write (the write-with-response is the acknowledgement)."""
-    return WriteAll(start_commands(config))
+    """Start dialogue: the CTRL start write (its write response is the acknowledgement), then a read of INFO
+    (the recorder passes read values to the decoder, which takes rate and LSB sizes from it)."""
+    return _StartThenInfo(config)
 
 
 def stop_commands() -> list[GattWrite]:

@@ -136,6 +136,8 @@ class Decoder(DecoderBase):
     medium 34: with magnetometer, kept in ``magnetometer``). ``quaternion`` holds the last on-device orientation (w, x, y, z) in mode 26.
     """
 
+    IGNORED = frozenset({DEVICE_INFO, DEVICE_CONTROL, MEASUREMENT_CONTROL, BATTERY})
+
     def __init__(self, config: StreamConfig = DEFAULT_CONFIG) -> None:
         super().__init__(config)
         self.quaternion: np.ndarray | None = None

@@ -141,6 +141,8 @@ def handshake(config: StreamConfig) -> Handshake:
 class Decoder(DecoderBase):
     """18-byte raw notifications -> one sample each (acc m/s^2, gyr deg/s, mag uT); no time, no counter."""
 
+    IGNORED = frozenset({MOTION_CONFIG})
+
     def __init__(self, config: StreamConfig = DEFAULT_CONFIG) -> None:
         super().__init__(config)
 

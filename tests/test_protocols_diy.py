@@ -153,3 +153,19 @@ def test_info_round_trip():
     info = diy.decode_info(diy.encode_info(StreamConfig(400.0, 8.0, 2000.0), chip=1))
     assert info["rate_hz"] == 400.0 and info["chip"] == "LSM6DS3"
     assert info["acc_lsb"] == pytest.approx(8 * 9.80665 / 32768)
+
+
+def test_handshake_starts_then_reads_info():
+    cfg = StreamConfig(400.0, 8.0, 1000.0)
+    hs = diy.handshake(cfg)
+    (start,) = hs.next_actions()
+    assert start.data == diy.start_command(cfg) and not hs.done
+    (read,) = hs.next_actions()
+    assert read.characteristic == diy.INFO and hs.done
+    # a firmware reporting its chip's own LSB sizes: the decoder follows INFO
+    dec = diy.Decoder(cfg)
+    info = bytearray(diy.encode_info(cfg, chip=1))
+    info[13:17] = struct.pack("<f", 0.035)  # LSM6DS3: 35 mdps per count at 1000 deg/s
+    dec.feed(diy.INFO, bytes(info))
+    (blk,) = dec.feed(diy.DATA, packet(0, 0, [(0, 0, 0, 1000, 0, 0)]))
+    assert blk.gyr[0, 0] == pytest.approx(35.0)

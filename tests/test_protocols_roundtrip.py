@@ -33,6 +33,7 @@ def connect(module, config: StreamConfig, encoder, decoder) -> None:
             if isinstance(action, GattRead):
                 value = encoder.read(action.characteristic)
                 hs.feed(action.characteristic, value)
+                assert decoder.feed(action.characteristic, value) == []  # as the recorder does
                 continue
             assert isinstance(action, GattWrite)
             for note in encoder.handle_write(action.characteristic, action.data):

@@ -73,9 +73,11 @@ static bool imuRead(uint8_t reg, uint8_t *buf, uint8_t len) {
 struct ImuSetting {
   uint16_t rateHz;      // requested output rate
   uint8_t accRangeG;    // 2, 4, 8, 16
-  uint16_t gyrRangeDps; // as the chip has it: 125, 245, 500, 1000, 2000
-  float accLsb;         // m/s^2 per count
-  float gyrLsb;         // deg/s per count
+  uint16_t gyrRangeDps; // 125, 250, 500, 1000, 2000 (the chip's 245 is reported as the profile's 250)
+  float accLsb;         // m/s^2 per count as sent: range / 32768 (PROFILE.md)
+  float gyrLsb;         // deg/s per count as sent: range / 32768
+  float accScale;       // chip count -> profile count
+  float gyrScale;
 };
 
 // Configure the chip; returns false for a range or rate the profile does not allow.
@@ -112,11 +114,16 @@ static bool imuConfigure(uint16_t rateHz, uint8_t accG, uint16_t gyrDps, ImuSett
   ok = ok && imuWrite(REG_CTRL1_XL, (uint8_t)((odr << 4) | (fsXl << 2)));
   ok = ok && imuWrite(REG_CTRL2_G, (uint8_t)((odr << 4) | fsG));
   if (!ok) return false;
+  // The profile sends counts of range / 32768; the LSM6DS3's sensitivities differ slightly (e.g. 70 mdps per
+  // count at 2000 deg/s instead of 61.04), so every sample is rescaled before it is sent.
+  (void)chipDps;
   out->rateHz = rateHz;
   out->accRangeG = accG;
-  out->gyrRangeDps = chipDps;
-  out->accLsb = accMg * 1e-3f * 9.80665f;
-  out->gyrLsb = gyrMdps * 1e-3f;
+  out->gyrRangeDps = gyrDps;
+  out->accLsb = accG * 9.80665f / 32768.0f;
+  out->gyrLsb = gyrDps / 32768.0f;
+  out->accScale = (accMg * 1e-3f) / (accG / 32768.0f);
+  out->gyrScale = (gyrMdps * 1e-3f) / (gyrDps / 32768.0f);
   return true;
 }
 
@@ -143,7 +150,7 @@ static volatile uint8_t reqAcc = 16;
 static volatile uint8_t batchLimit = 0;   // 0 = as many as the MTU allows
 static volatile uint16_t mtu = 23;
 static volatile uint16_t connHandle = BLE_CONN_HANDLE_INVALID;
-static ImuSetting setting = {100, 16, 2000, 0.488e-3f * 9.80665f, 0.07f};
+static ImuSetting setting = {100, 16, 2000, 16 * 9.80665f / 32768.0f, 2000.0f / 32768.0f, 1.0f, 1.0f};
 
 static uint8_t samplesPerPacket() {
   int n = ((int)mtu - 3 - HEADER_BYTES) / SAMPLE_BYTES;
@@ -272,6 +279,13 @@ static bool overflowPending = false;
 static uint32_t nextSampleUs = 0;
 static uint32_t periodUs = 10000;
 
+static int16_t rescale(int16_t v, float k) {
+  float x = v * k;
+  if (x > 32767.0f) return 32767;
+  if (x < -32768.0f) return -32768;
+  return (int16_t)lroundf(x);
+}
+
 static void finishPacket() {
   uint8_t next = (uint8_t)((qHead + 1) % QUEUE_LEN);
   building[0] = PROFILE_VERSION | (overflowPending ? FLAG_OVERFLOW : 0);
@@ -338,8 +352,12 @@ static void samplingLoop() {
   }
   if (buildCount == 0) put32(building + 4, t);
   uint8_t *s = building + HEADER_BYTES + buildCount * SAMPLE_BYTES;
-  memcpy(s, raw + 6, 6);  // acc x, y, z (i16 LE)
-  memcpy(s + 6, raw, 6);  // gyro x, y, z
+  for (int axis = 0; axis < 3; axis++) {
+    int16_t a = (int16_t)(raw[6 + 2 * axis] | (raw[7 + 2 * axis] << 8));  // acc x, y, z
+    int16_t g = (int16_t)(raw[2 * axis] | (raw[1 + 2 * axis] << 8));      // gyro x, y, z
+    put16(s + 2 * axis, (uint16_t)rescale(a, setting.accScale));
+    put16(s + 6 + 2 * axis, (uint16_t)rescale(g, setting.gyrScale));
+  }
   buildCount++;
   if (buildCount >= samplesPerPacket()) finishPacket();
 }
