@@ -110,12 +110,15 @@ class Decoder(DecoderBase):
     """GSP notifications -> SampleBlocks with per-sample device time (s) and a running sample counter.
 
     Command results are kept in ``results`` ({ref: bytes}); a refusal (status >= 400) raises ProtocolError.
+    A continuation without its first part is a ProtocolError; a first part whose continuation never came is
+    dropped when the next DATA arrives (counted in ``incomplete``; its samples show up in ``lost_samples``).
     """
 
     def __init__(self, config: StreamConfig = DEFAULT_CONFIG) -> None:
         super().__init__(config)
         self.rate_hz = float(config.rate_hz)
         self.results: dict[int, bytes] = {}
+        self.incomplete = 0  # split payloads whose continuation never came
         self.reset()
 
     def reset(self) -> None:
@@ -142,8 +145,10 @@ class Decoder(DecoderBase):
             return []
         if kind == T_DATA:
             if self._parts is not None:
-                self._parts = None  # the previous payload never got its continuation
-                raise ProtocolError("Movesense: DATA while a split payload was incomplete")
+                # the previous payload never got its continuation: it is lost (the timestamps will count its
+                # samples); this DATA starts a new payload
+                self._parts = None
+                self.incomplete += 1
             payload = body
         elif kind in (T_PART2, T_PART3):
             if self._parts is None or ref != self._parts_ref or kind != self._next_part:
