@@ -35,12 +35,7 @@ def one_metric(
     sdb_hat = stats.between_session_sd([pre, post])
     sem = stats.sem_condition_mean(sd_w, n, k, sdb_hat)
     v = stats.verdict(lo, hi, diff, stats.mdc95(sem), n * k, n * k)
-    if k >= 3:
-        p = stats.welch_test(
-            np.array([g.mean() for g in pre]), np.array([g.mean() for g in post])
-        ).p
-    else:
-        p = stats.choose_test(np.concatenate(pre), np.concatenate(post)).p
+    p = stats.pre_post_test(pre, post).p
     return v, lo, hi, diff, p
 
 

@@ -365,16 +365,7 @@ def report_html(
             parts.append("<h3>Symmetry</h3>" + _symmetry_table_html(sym))
         parts.append("</section>")
     parts.append("<section id=methods><h2>How the numbers were computed</h2>")
-    parts.append(
-        METHODS_HTML.format(
-            n_tests=cmp.n_tests,
-            n_primary=cmp.n_primary_tests,
-            n_boot=cmp.settings.n_boot,
-            seed=cmp.settings.seed,
-            min_strides=cmp.settings.min_strides,
-            min_reps=cmp.settings.min_reps,
-        )
-    )
+    parts.append(METHODS_HTML.format(**_methods_fields(cmp)))
     parts.append("</section>")
     parts.append(
         f"<footer>imu-gait {_e(__version__)} · comparison.csv, spm.csv and symmetry.csv hold every "
@@ -386,111 +377,118 @@ def report_html(
 # ---------------------------------------------------------------------------------------------- PDF
 
 
+A4 = (8.27, 11.69)
+
+
+def _text_pages(heading: str, paragraphs: list[str], size: float = 9.5) -> list:
+    """A4 pages of wrapped plain text (as many as needed)."""
+    from matplotlib.figure import Figure
+
+    width = int(100 * 9.5 / size)
+    lines: list[str] = []
+    for p in paragraphs:
+        lines += textwrap.wrap(p, width, subsequent_indent="  ") or [""]
+        lines.append("")
+    per_page = int(62 * 9.5 / size)
+    pages = []
+    for start in range(0, max(len(lines), 1), per_page):
+        fig = Figure(figsize=A4)
+        fig.text(0.07, 0.955, heading, fontsize=15, fontweight="bold", va="top")
+        fig.text(0.07, 0.92, "\n".join(lines[start : start + per_page]), fontsize=size, va="top")
+        pages.append(fig)
+    return pages
+
+
+def _image_page(f: ReportFigure):
+    import io
+
+    import matplotlib.image as mpimg
+    from matplotlib.figure import Figure
+
+    img = mpimg.imread(io.BytesIO(f.png), format="png")
+    fig = Figure(figsize=A4)
+    fig.text(0.07, 0.96, f.title, fontsize=13, fontweight="bold", va="top")
+    h, w = img.shape[:2]
+    width = 0.86
+    height = min(width * h / w * A4[0] / A4[1], 0.8)
+    ax = fig.add_axes((0.07, 0.93 - height, width, height))
+    ax.imshow(img, interpolation="antialiased")
+    ax.axis("off")
+    fig.text(0.07, 0.91 - height, "\n".join(textwrap.wrap(f.caption, 110)), fontsize=8.5, va="top")
+    return fig
+
+
+def pdf_pages(cmp: Comparison, figures: list[ReportFigure], title: str = "Gait comparison") -> list:
+    """The report's pages as matplotlib Figures (A4 portrait): summary, figures, tables, methods."""
+    subject = _subject(cmp)
+    intro = [
+        f"Subject: {subject or 'not given'}. Sessions before: "
+        f"{', '.join(i.name for i in cmp.pre)}; after: {', '.join(i.name for i in cmp.post)}."
+    ]
+    pages = _text_pages(
+        f"{title}: what changed",
+        [*intro, headline(cmp), *what_changed(cmp), "Data quality:"]
+        + [f"- {w}" for w in cmp.warnings or ["no warnings"]],
+    )
+    pages += [_image_page(f) for f in figures]
+    rows = []
+    for _, r in cmp.table.iterrows():
+        u, fv = r["unit"], format_value
+        rows.append(
+            f"{ACTIVITY_LABELS.get(r['activity'], r['activity'])}, {r['side']}, {r['label']}: "
+            f"{fv(r['mean_pre'], u)} → {fv(r['mean_post'], u)} (n {r['n_pre']}/{r['n_post']}); "
+            f"change {fv(r['diff'], u)} [{fv(r['ci_low'], u)}, {fv(r['ci_high'], u)}], "
+            f"MDC95 {fv(r['mdc95'], u)}, g {fv(r['hedges_g'], '', 2)}, {r['test']} "
+            f"p {r['p']:.3g} → {r['verdict']}"
+        )
+    pages += _text_pages("Every measure", rows, size=8)
+    spm_rows = [
+        f"{ACTIVITY_LABELS.get(r['activity'], r['activity'])}, {r['side']}, {r['variable'].replace('_', ' ')}: "
+        + (
+            f"differs at {r['start_pct']:.0f}-{r['end_pct']:.0f}% of stance, after {r['post_vs_pre']} "
+            f"than before, p {r['p']:.3g}"
+            if r["significant"]
+            else (r["note"] or "no region differs")
+        )
+        for _, r in cmp.spm.iterrows()
+    ]
+    if spm_rows:
+        pages += _text_pages("Curves (statistical parametric mapping)", spm_rows)
+    methods = METHODS_TEXT.format(**_methods_fields(cmp)).split("\n\n")
+    pages += _text_pages("How the numbers were computed", methods, size=8.5)
+    return pages
+
+
 def report_pdf(
     cmp: Comparison, figures: list[ReportFigure], path: Path, title: str = "Gait comparison"
 ) -> None:
-    """The report as PDF pages (A4 portrait): summary text, figures, tables, methods."""
+    """Write :func:`pdf_pages` into one PDF file."""
     from matplotlib.backends.backend_pdf import PdfPages
-    from matplotlib.figure import Figure
 
-    a4 = (8.27, 11.69)
-    subject = next(
+    with PdfPages(path) as pdf:
+        for page in pdf_pages(cmp, figures, title):
+            pdf.savefig(page)
+        info = pdf.infodict()
+        info["Title"] = f"{title} {_subject(cmp)}".strip()
+        info["Creator"] = "imu-gait"
+
+
+def _subject(cmp: Comparison) -> str:
+    return next(
         (str(i.meta.get("subject")) for i in (*cmp.pre, *cmp.post) if i.meta.get("subject")), ""
     )
 
-    def text_page(pdf, heading: str, paragraphs: list[str], size: float = 9.5) -> None:
-        lines: list[str] = []
-        for p in paragraphs:
-            lines += textwrap.wrap(p, 100, subsequent_indent="  ") or [""]
-            lines.append("")
-        per_page = 62
-        for start in range(0, max(len(lines), 1), per_page):
-            fig = Figure(figsize=a4)
-            fig.text(0.07, 0.955, heading, fontsize=15, fontweight="bold", va="top")
-            fig.text(
-                0.07,
-                0.92,
-                "\n".join(lines[start : start + per_page]),
-                fontsize=size,
-                va="top",
-                family="DejaVu Sans",
-            )
-            pdf.savefig(fig)
 
-    def image_page(pdf, f: ReportFigure) -> None:
-        import io
-
-        import matplotlib.image as mpimg
-
-        img = mpimg.imread(io.BytesIO(f.png), format="png")
-        fig = Figure(figsize=a4)
-        fig.text(0.07, 0.96, f.title, fontsize=13, fontweight="bold", va="top")
-        h, w = img.shape[:2]
-        width = 0.86
-        height = min(width * h / w * a4[0] / a4[1], 0.8)
-        ax = fig.add_axes((0.07, 0.93 - height, width, height))
-        ax.imshow(img)
-        ax.axis("off")
-        fig.text(
-            0.07, 0.91 - height, "\n".join(textwrap.wrap(f.caption, 110)), fontsize=8.5, va="top"
-        )
-        pdf.savefig(fig)
-
-    with PdfPages(path) as pdf:
-        intro = [
-            f"Subject: {subject or 'not given'}. Sessions before: "
-            f"{', '.join(i.name for i in cmp.pre)}; after: {', '.join(i.name for i in cmp.post)}."
-        ]
-        text_page(
-            pdf,
-            f"{title}: what changed",
-            intro
-            + [headline(cmp)]
-            + what_changed(cmp)
-            + ["Data quality:"]
-            + [f"- {w}" for w in cmp.warnings or ["no warnings"]],
-        )
-        for f in figures:
-            image_page(pdf, f)
-        rows = []
-        for _, r in cmp.table.iterrows():
-            u = r["unit"]
-            rows.append(
-                f"{ACTIVITY_LABELS.get(r['activity'], r['activity'])}, {r['side']}, {r['label']}: "
-                f"{format_value(r['mean_pre'], u)} → {format_value(r['mean_post'], u)} (n {r['n_pre']}/{r['n_post']}); "
-                f"change {format_value(r['diff'], u)} [{format_value(r['ci_low'], u)}, {format_value(r['ci_high'], u)}], "
-                f"MDC95 {format_value(r['mdc95'], u)}, g {format_value(r['hedges_g'], '', 2)}, {r['test']} "
-                f"p {r['p']:.3g} → {r['verdict']}"
-            )
-        text_page(pdf, "Every measure", rows, size=8)
-        spm_rows = [
-            f"{r['activity']}, {r['side']}, {r['variable']}: "
-            + (
-                f"differs at {r['start_pct']:.0f}-{r['end_pct']:.0f}% stance, after {r['post_vs_pre']}, "
-                f"p {r['p']:.3g}"
-                if r["significant"]
-                else (r["note"] or "no region differs")
-            )
-            for _, r in cmp.spm.iterrows()
-        ]
-        if spm_rows:
-            text_page(pdf, "Curves (SPM)", spm_rows)
-        text_page(
-            pdf,
-            "How the numbers were computed",
-            METHODS_TEXT.format(
-                n_tests=cmp.n_tests,
-                n_primary=cmp.n_primary_tests,
-                n_boot=cmp.settings.n_boot,
-                seed=cmp.settings.seed,
-                min_strides=cmp.settings.min_strides,
-                min_reps=cmp.settings.min_reps,
-            ).split("\n\n"),
-            size=8.5,
-        )
-        info = pdf.infodict()
-        info["Title"] = f"{title} {subject}".strip()
-        info["Creator"] = "imu-gait"
+def _methods_fields(cmp: Comparison) -> dict[str, int]:
+    st = cmp.settings
+    return {
+        "n_tests": cmp.n_tests,
+        "n_primary": cmp.n_primary_tests,
+        "n_boot": st.n_boot,
+        "seed": st.seed,
+        "min_strides": st.min_strides,
+        "min_reps": st.min_reps,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- files

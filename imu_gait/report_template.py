@@ -94,9 +94,11 @@ _METHODS = [
         "Hedges' g = (after − before) / pooled SD × (1 − 3/(4(n1+n2) − 9)) (Hedges 1981). The SD is the "
         "stride-to-stride SD of this person, so g is not comparable with effect sizes of group studies. The "
         "test is Welch's unequal-variance t-test (Welch 1947), or the Mann–Whitney U test when either "
-        "condition's strides are clearly not normal (Shapiro–Wilk p < 0.01); with three or more sessions per "
-        "condition, Welch's test on the session means. Strides of one session are not fully independent, so "
-        "stride-level p values are optimistic; the verdict therefore also requires the MDC.",
+        "condition's strides are clearly not normal (Shapiro–Wilk p < 0.01). When a condition has several "
+        "sessions, a Welch t in which sessions are the units, with the same variance and degrees of freedom "
+        "as the confidence interval: strides of one session share its day-to-day error, and testing them as "
+        "independent would inflate false positives. Strides within a session are not fully independent "
+        "either, so stride-level p values are somewhat optimistic; the verdict also requires the MDC.",
     ),
     (
         "Curves: statistical parametric mapping",
@@ -106,8 +108,9 @@ _METHODS = [
         "curve is tested at once without inflating false positives (Pataky 2012; Pataky, Vanrenterghem & "
         "Robinson 2015), computed with the spm1d package. The m curves of a report (sides × activities × "
         "variables) share α = 0.05: each is tested at 1 − 0.95^(1/m) (Šidák). Regions above the threshold are "
-        "shaded in the figures with their cluster p values. Strides are the unit of observation (session means "
-        "with three or more sessions per condition).",
+        "shaded in the figures with their cluster p values. Strides are the unit of observation, or session "
+        "means with three or more sessions per condition (with one or two sessions the curve test cannot "
+        "include day-to-day variation).",
     ),
     (
         "Left/right symmetry",

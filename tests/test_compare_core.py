@@ -145,7 +145,7 @@ def test_several_sessions_use_hierarchical_ci_and_session_level_tests():
     c = compare(pre, post)
     r = _row(c, "left", "walk", "eversion_excursion")
     assert (r.sessions_pre, r.sessions_post, r.n_pre) == (3, 3, 75)
-    assert r.test == "Welch t (session means)"
+    assert r.test == "Welch t (sessions as units)"
     assert r.sd_between_source == "estimated from sessions"
     single = compare(
         pd.concat([p.strides for p in pre]).pipe(_as_one, "x"),

@@ -145,6 +145,27 @@ def test_hierarchical_bootstrap_widens_for_day_to_day_variation():
     assert naive / seeds < 0.7
 
 
+def test_pre_post_test_treats_sessions_as_units():
+    """Two sessions per condition with day-to-day offsets and no change: testing pooled strides rejects far
+    too often; the session-level test keeps close to alpha."""
+    naive = units = 0
+    seeds = 150
+    for s in range(seeds):
+        rng = np.random.default_rng(3000 + s)
+        pre = [rng.normal(rng.normal(0, 1.0), 1.5, 30) for _ in range(2)]
+        post = [rng.normal(rng.normal(0, 1.0), 1.5, 30) for _ in range(2)]
+        r = stats.pre_post_test(pre, post)
+        assert r.name == "Welch t (sessions as units)"
+        units += r.p < 0.05
+        naive += stats.welch_test(np.concatenate(pre), np.concatenate(post)).p < 0.05
+    assert units / seeds <= 0.10
+    assert naive / seeds > 0.3
+    one = stats.pre_post_test([np.arange(12.0)], [np.arange(12.0) + 1])
+    assert one.name == "Welch t" and one.p == pytest.approx(
+        sps.ttest_ind(np.arange(12.0) + 1, np.arange(12.0), equal_var=False).pvalue
+    )
+
+
 def test_verdict_logic():
     changed, noise = stats.VERDICT_CHANGED, stats.VERDICT_NOISE
     assert stats.verdict(-4, -2, -3, 1.0, 40, 40) == changed

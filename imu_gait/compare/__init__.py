@@ -4,7 +4,7 @@
 """
 
 from imu_gait.compare.core import CompareSettings, Comparison, CurveComparison, compare
-from imu_gait.compare.inputs import AnalysisInput, as_input, load_input
+from imu_gait.compare.inputs import AnalysisInput, as_input, from_analysis, load_input
 
 __all__ = [
     "AnalysisInput",
@@ -13,5 +13,6 @@ __all__ = [
     "CurveComparison",
     "as_input",
     "compare",
+    "from_analysis",
     "load_input",
 ]

@@ -209,14 +209,7 @@ def _scalar_row(
     seed = np.random.SeedSequence([st.seed, zlib.crc32(f"{side}|{activity}|{metric}".encode())])
     lo, hi = stats.bootstrap_diff_ci(g_pre, g_post, n_boot=st.n_boot, seed=seed)
 
-    session_level = len(g_pre) >= SESSION_LEVEL_MIN and len(g_post) >= SESSION_LEVEL_MIN
-    if session_level:
-        sm_pre = np.array([g.mean() for g in g_pre])
-        sm_post = np.array([g.mean() for g in g_post])
-        test = stats.welch_test(sm_pre, sm_post)
-        test = stats.TestResult(test.name + " (session means)", test.statistic, test.p)
-    else:
-        test = stats.choose_test(a, b)
+    test = stats.pre_post_test(g_pre, g_post)
 
     sd_w = stats.pooled_within_sd(g_pre + g_post)
     sd_b = stats.between_session_sd([g_pre, g_post])

@@ -56,6 +56,18 @@ def as_input(obj: Any, default_name: str) -> AnalysisInput:
     )
 
 
+def from_analysis(analysis: Any, session: Any = None, name: str | None = None) -> AnalysisInput:
+    """An in-memory ``Analysis`` plus the ``Session`` it came from (for subject, condition, date, notes)."""
+    inp = as_input(
+        analysis, name or (Path(session.path).name if getattr(session, "path", None) else "session")
+    )
+    if session is not None:
+        inp.meta.update({k: getattr(session, k) for k in META_KEYS if getattr(session, k, None)})
+        if getattr(session, "path", None):
+            inp.meta.setdefault("path", str(session.path))
+    return inp
+
+
 def load_input(path: Path) -> AnalysisInput:
     """Read an analysis output folder; a session folder (session.json, no strides.csv) is analysed first."""
     if not path.exists():
@@ -94,12 +106,7 @@ def _analyse_session(path: Path) -> AnalysisInput:
     from imu_gait.session import load_session
 
     session = load_session(path)
-    result = analyze(session)
-    inp = as_input(result, path.name)
-    inp.name = path.name
-    inp.meta.update({k: getattr(session, k) for k in META_KEYS if getattr(session, k, None)})
-    inp.meta.setdefault("path", str(path))
-    return inp
+    return from_analysis(analyze(session), session, name=path.name)
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:

@@ -176,22 +176,54 @@ def bootstrap_diff_ci(
     return float(lo), float(hi)
 
 
+def pre_post_test(pre_groups: list[np.ndarray], post_groups: list[np.ndarray]) -> TestResult:
+    """The test of a comparison: with one session per condition :func:`choose_test` on the strides; with
+    several sessions in a condition a Welch t in which sessions are the units (:func:`_variance_parts`), since
+    strides of one session share its day-to-day error and testing them as independent inflates false
+    positives (pseudo-replication)."""
+    pre = [x for x in (_clean(g) for g in pre_groups) if x.size]
+    post = [x for x in (_clean(g) for g in post_groups) if x.size]
+    if len(pre) <= 1 and len(post) <= 1:
+        a = pre[0] if pre else np.array([])
+        b = post[0] if post else np.array([])
+        return choose_test(a, b)
+    name = "Welch t (sessions as units)"
+    parts = [_variance_parts(pre), _variance_parts(post)]
+    if any(p is None for p in parts):
+        return TestResult(name, float("nan"), float("nan"))
+    var = parts[0][0] + parts[1][0]
+    df = (
+        var**2 / (parts[0][0] ** 2 / parts[0][1] + parts[1][0] ** 2 / parts[1][1]) if var > 0 else 0
+    )
+    if var <= 0 or df <= 0:
+        return TestResult(name, float("nan"), float("nan"))
+    t = (condition_mean(post) - condition_mean(pre)) / np.sqrt(var)
+    return TestResult(name, float(t), float(2 * stats.t.sf(abs(t), df)))
+
+
+def _variance_parts(data: list[np.ndarray]) -> tuple[float, float] | None:
+    """(variance of the condition mean, its df): var(session means) / k on k - 1 df with several sessions,
+    s^2 / n on n - 1 df with one."""
+    if len(data) >= 2:
+        means = np.array([x.mean() for x in data])
+        return means.var(ddof=1) / len(data), len(data) - 1
+    if data and data[0].size >= 2:
+        return data[0].var(ddof=1) / data[0].size, data[0].size - 1
+    return None
+
+
 def effective_df(pre_groups: list[np.ndarray], post_groups: list[np.ndarray]) -> float:
     """Welch-Satterthwaite degrees of freedom of the difference of condition means.
 
     Per condition: with several sessions the variance of its mean is var(session means) / k on k - 1 df
     (conservative: sessions are the independent units); with one session it is s^2 / n on n - 1 df.
     """
-    parts = []
-    for groups in (pre_groups, post_groups):
-        data = [x for x in (_clean(g) for g in groups) if x.size]
-        if len(data) >= 2:
-            means = np.array([x.mean() for x in data])
-            parts.append((means.var(ddof=1) / len(data), len(data) - 1))
-        elif data and data[0].size >= 2:
-            parts.append((data[0].var(ddof=1) / data[0].size, data[0].size - 1))
-        else:
-            return float("nan")
+    parts = [
+        _variance_parts([x for x in (_clean(g) for g in groups) if x.size])
+        for groups in (pre_groups, post_groups)
+    ]
+    if any(p is None for p in parts):
+        return float("nan")
     num = sum(v for v, _ in parts) ** 2
     den = sum(v**2 / df for v, df in parts)
     return float(num / den) if den > 0 else float("nan")
