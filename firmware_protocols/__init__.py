@@ -13,8 +13,9 @@ Every family module (``FAMILIES[name]``) offers the same shape:
   streaming and the emulator gates on the subscription), False where a start command is needed.
 - ``advertised_name(suffix) -> str``: a name such a device advertises (for the emulator).
 - ``SUPPORTED_RATES`` (Hz), ``ACC_RANGES_G``, ``GYR_RANGES_DPS``, ``DEFAULT_CONFIG``;
-  ``choose_config(rate_hz, acc_range_g=None, gyr_range_dps=None) -> StreamConfig`` snaps a request to what the
-  device can do (nearest rate, smallest range covering the request).
+  ``choose_config(rate_hz, acc_range_g=None, gyr_range_dps=None, device_name=None) -> StreamConfig`` snaps a
+  request to what the device can do (nearest rate, smallest range covering the request); pass the advertised
+  name: some families have models with different abilities (Polar H10/OH1 have no gyroscope).
 - ``start_commands(config) -> list[GattWrite]`` and ``stop_commands() -> list[GattWrite]``: write them in order
   (fire and forget). ``handshake(config) -> Handshake``: the same start as a sans-IO dialogue that also reads
   and waits for replies where the family has them (MetaWear chip discovery, Polar control-point status,

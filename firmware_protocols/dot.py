@@ -96,7 +96,10 @@ def advertised_name(suffix: str) -> str:
 
 
 def choose_config(
-    rate_hz: float, acc_range_g: float | None = None, gyr_range_dps: float | None = None
+    rate_hz: float,
+    acc_range_g: float | None = None,
+    gyr_range_dps: float | None = None,
+    device_name: str | None = None,
 ) -> StreamConfig:
     """Nearest streaming rate (1..60 Hz); ranges are fixed by the device."""
     return StreamConfig(snap(rate_hz, SUPPORTED_RATES), 16.0, 2000.0)

@@ -68,7 +68,10 @@ def advertised_name(suffix: str) -> str:
 
 
 def choose_config(
-    rate_hz: float, acc_range_g: float | None = None, gyr_range_dps: float | None = None
+    rate_hz: float,
+    acc_range_g: float | None = None,
+    gyr_range_dps: float | None = None,
+    device_name: str | None = None,
 ) -> StreamConfig:
     """Nearest IMU rate; the ranges are not set over GSP (None)."""
     return StreamConfig(snap(rate_hz, SUPPORTED_RATES), None, None)

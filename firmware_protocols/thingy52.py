@@ -70,7 +70,10 @@ def advertised_name(suffix: str) -> str:
 
 
 def choose_config(
-    rate_hz: float, acc_range_g: float | None = None, gyr_range_dps: float | None = None
+    rate_hz: float,
+    acc_range_g: float | None = None,
+    gyr_range_dps: float | None = None,
+    device_name: str | None = None,
 ) -> StreamConfig:
     """Motion frequency is any integer 5..200 Hz; scales are fixed by the Q formats."""
     rate = float(rate_hz)

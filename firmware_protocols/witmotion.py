@@ -89,7 +89,10 @@ def advertised_name(suffix: str) -> str:
 
 
 def choose_config(
-    rate_hz: float, acc_range_g: float | None = None, gyr_range_dps: float | None = None
+    rate_hz: float,
+    acc_range_g: float | None = None,
+    gyr_range_dps: float | None = None,
+    device_name: str | None = None,
 ) -> StreamConfig:
     """Nearest output rate; ranges are fixed (16 g, 2000 deg/s)."""
     return StreamConfig(snap(rate_hz, SUPPORTED_RATES), 16.0, 2000.0)

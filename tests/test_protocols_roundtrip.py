@@ -119,3 +119,13 @@ def test_encoder_idle_until_started(family):
         assert enc.encode(t, acc, gyr) == []
     with pytest.raises(ProtocolError):
         enc.handle_write("00002a37-0000-1000-8000-00805f9b34fb", b"\x01")
+
+
+@pytest.mark.parametrize("family", sorted(CASES))
+def test_choose_config_accepts_the_advertised_name(family):
+    m = fp.FAMILIES[family]
+    name = m.advertised_name("1A2B")
+    assert m.choose_config(100, device_name=name) == m.choose_config(100)
+    assert (
+        fp.FAMILIES["polar"].choose_config(100, device_name="Polar H10 1A2B").gyr_range_dps is None
+    )
