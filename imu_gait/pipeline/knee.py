@@ -192,7 +192,7 @@ def align_knee(
     return KneeAlignment(
         j_thigh=j_thigh,
         j_shank=j_shank,
-        C_thigh=segment_frame(up_thigh, j_thigh),
+        C_thigh=segment_frame(up_thigh, j_thigh, primary="y"),
         C_shank=segment_frame(up_shank, j_shank),
         delta=delta,
     )

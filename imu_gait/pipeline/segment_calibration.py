@@ -116,10 +116,18 @@ def resolve_hinge_signs(
     return s1 * unit(j_thigh), s2 * unit(j_shank), best - ranked[1][1]
 
 
-def segment_frame(up: np.ndarray, left: np.ndarray) -> np.ndarray:
-    """Segment axes in sensor coordinates as columns [x, y, z]: z = ``up``, y = ``left`` made orthogonal to z,
-    x = y cross z."""
-    z = unit(up)
-    y = unit(left - np.dot(left, z) * z)
+def segment_frame(up: np.ndarray, left: np.ndarray, primary: str = "z") -> np.ndarray:
+    """Segment axes in sensor coordinates as columns [x, y, z], x = y cross z.
+
+    ``primary="z"``: z = ``up``, y = ``left`` made orthogonal to z (the segment's long axis is vertical in
+    standing). ``primary="y"``: y = ``left`` exactly (the functional flexion axis keeps its frontal tilt, e.g. a
+    thigh that is slightly adducted in standing), z = ``up`` made orthogonal to y.
+    """
+    if primary == "y":
+        y = unit(left)
+        z = unit(up - np.dot(up, y) * y)
+    else:
+        z = unit(up)
+        y = unit(left - np.dot(left, z) * z)
     x = np.cross(y, z)
     return np.column_stack([x, y, z])
