@@ -162,3 +162,23 @@ def test_fuzz_device_side_writes(name):
 def test_fuzz_exhaustive(name):
     SLOW(given(mutated(name))(lambda p: _feed_all(name, p)))()
     SLOW(given(random_packets(name))(lambda p: _feed_all(name, p)))()
+
+
+def _handshake_all(name: str, replies: list[tuple[str, bytes]]) -> None:
+    m = fp.FAMILIES[name]
+    hs = m.handshake(m.choose_config(100, 8, 2000))
+    for char, data in replies:
+        actions = hs.next_actions()
+        assert all(isinstance(a, GattWrite | GattRead) for a in actions)
+        try:
+            hs.feed(char, data)
+        except ProtocolError:
+            return
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_fuzz_handshake_replies(name):
+    replies = st.lists(
+        st.tuples(st.sampled_from(_chars(name)), st.binary(max_size=40)), min_size=1, max_size=6
+    )
+    FAST(given(replies)(lambda r: _handshake_all(name, r)))()
