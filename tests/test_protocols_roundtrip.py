@@ -129,3 +129,34 @@ def test_choose_config_accepts_the_advertised_name(family):
     assert (
         fp.FAMILIES["polar"].choose_config(100, device_name="Polar H10 1A2B").gyr_range_dps is None
     )
+
+
+def test_sans_io_imports_only():
+    """The codecs import nothing of imu_gait, no BLE stack, no asyncio, and open no files."""
+    import ast
+    from pathlib import Path
+
+    root = Path(fp.__file__).parent
+    files = sorted(root.glob("*.py"))
+    assert len(files) >= 9
+    for path in files:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in {
+                    "imu_gait",
+                    "bleak",
+                    "bumble",
+                    "asyncio",
+                    "os",
+                    "pathlib",
+                    "io",
+                }, (path, name)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id != "open", path
