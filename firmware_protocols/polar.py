@@ -554,7 +554,8 @@ class Encoder(EncoderBase):
 
     ACC frames are delta compressed (0x80, factor = range/32768 g per count) unless ``compressed=False`` (raw
     int16 mG, 0x01); GYRO frames are 0x80 (factor = range/32768 deg/s per count). The timestamp is the last
-    sample's device time in ns (t_device must be >= 0: seconds since 2000-01-01 on the device clock).
+    sample's device time in ns (t_device = seconds since 2000-01-01 on the device clock; a negative time wraps
+    modulo 2**64 like the unsigned field, and the decoder treats the jump back as a restarted clock).
     """
 
     def __init__(
@@ -680,8 +681,6 @@ class Encoder(EncoderBase):
         return quantize(values, factor)
 
     def _encode(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Notification]:
-        if np.any(t < 0):
-            raise ValueError("Polar device time must be >= 0 (s since 2000-01-01)")
         out = []
         for kind, values in ((ACC, acc), (GYRO, gyr)):
             if kind not in self.active:
@@ -723,7 +722,7 @@ class Encoder(EncoderBase):
         return lo
 
     def _frame(self, kind: int, t_last: float, q: np.ndarray) -> Notification:
-        head = bytes([kind]) + round(t_last * 1e9).to_bytes(8, "little")
+        head = bytes([kind]) + (round(t_last * 1e9) % (1 << 64)).to_bytes(8, "little")
         if kind == ACC and not self.compressed:
             return Notification(DATA, head + b"\x01" + q.astype("<i2").tobytes())
         return Notification(DATA, head + b"\x80" + delta_encode(q))
