@@ -148,14 +148,16 @@ def simulate(config: SimConfig, seed: int = 0) -> SimResult:
     mounting: dict[str, np.ndarray] = {}
     positions: dict[str, np.ndarray] = {}
     errors: dict[str, dict] = {}
-    for k, placement in enumerate(config.placements):
-        rng = np.random.default_rng(sensor_seeds[k])
+    sites = {}
+    for placement in config.placements:
         M = _mounting(config, placement, mount_rng)
         r = sensor_position(placement, config.sites.get(placement))
         mounting[placement], positions[placement] = M, r
-        acc, gyr = ideal_signals(
-            model, placement, t_true, M, r, _impacts(plan, placement, config.noise)
-        )
+        sites[placement] = (M, r, _impacts(plan, placement, config.noise))
+    ideal = ideal_signals(model, t_true, sites)
+    for k, placement in enumerate(config.placements):
+        rng = np.random.default_rng(sensor_seeds[k])
+        acc, gyr = ideal.pop(placement)
         acc, gyr, err = corrupt(
             acc,
             gyr,
@@ -189,6 +191,7 @@ def simulate(config: SimConfig, seed: int = 0) -> SimResult:
         sensors=sensors,
         subject=config.subject,
         condition=config.condition,
+        created=config.created,
         activity="+".join(dict.fromkeys(a.kind for a in config.activities)),
         calibration={"static": [float(plan.calibration[0]), float(plan.calibration[1])]},
         events=[dict(e) for e in plan.segments],

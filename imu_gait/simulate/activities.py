@@ -425,6 +425,22 @@ class Planner:
         origin = ankle - np.array([lx * c, lx * s, lz])
         roll = (1 - f) * prev.ev_fc + f * nxt.ev_ic
         prev.vias = [(float(t_v), *map(float, origin), float(heading), float(pitch), roll)]
+        # terminal swing: the heel hovers just behind and above its landing spot, so the leg's extension before
+        # contact is gradual rather than a snap
+        back, up = p.get("approach", (0.05, 0.025))
+        if nxt.pitch_ic >= 0.0:
+            t_a = prev.t_fc + 0.82 * (nxt.t_ic - prev.t_fc)
+            ch, sh = np.cos(nxt.heading), np.sin(nxt.heading)
+            a = nxt.pos + np.array([-back * ch, -back * sh, up])
+            prev.vias.append(
+                (
+                    float(t_a),
+                    *map(float, a),
+                    float(nxt.heading),
+                    float(nxt.pitch_ic + 4.0),
+                    nxt.ev_ic,
+                )
+            )
 
 
 def _smooth_window(t: np.ndarray, a: float, b: float, ramp: float) -> np.ndarray:

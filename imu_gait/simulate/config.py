@@ -132,7 +132,7 @@ class SimConfig:
     quantize: bool = True
     subject: str = "sim-001"
     condition: str = ""
-    truth_rate_hz: float = 1000.0
+    created: str = "2026-01-05T09:00:00+00:00"  # fixed, so that a seed always gives identical files
 
     def __post_init__(self) -> None:
         if not 20.0 <= self.rate_hz <= 2000.0:

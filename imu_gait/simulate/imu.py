@@ -60,43 +60,45 @@ _IMPACT_NORM = _impact_norm()
 
 def ideal_signals(
     model,
-    segment: str,
     t: np.ndarray,
-    mounting: np.ndarray,
-    position: np.ndarray,
-    impacts: list[tuple[np.ndarray, np.ndarray]] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Noise-free (acc m/s^2, gyr deg/s) of a sensor on ``segment`` at times t, in the sensor frame.
+    sensors: dict[str, tuple[np.ndarray, np.ndarray, list]],
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Noise-free {placement: (acc m/s^2, gyr deg/s)} in each sensor's frame at times t (s).
 
-    ``mounting``: 3x3 rotation sensor -> segment; ``position``: sensor position in the segment frame (m);
-    ``impacts``: (contact times, peak accelerations m/s^2) of vibrations added along the vertical.
+    ``sensors``: {placement: (mounting 3x3 sensor -> segment, position in the segment frame (m), impacts)} with
+    impacts a list of (contact times, peak accelerations m/s^2) of vibrations added along the vertical.
     """
-    acc = np.empty((t.size, 3))
-    gyr = np.empty((t.size, 3))
-    n_chunk = max(1, int(CHUNK_S / max(np.median(np.diff(t)) if t.size > 1 else 1.0, 1e-6)))
+    out = {p: (np.empty((t.size, 3)), np.empty((t.size, 3))) for p in sensors}
+    step = float(np.median(np.diff(t))) if t.size > 1 else 1.0
+    n_chunk = max(1, int(CHUNK_S / step))
+    segments = tuple(sensors)
     for i0 in range(0, t.size, n_chunk):
         tc = t[i0 : i0 + n_chunk]
-        a, g = _chunk(model, segment, tc, mounting, position, impacts)
-        acc[i0 : i0 + tc.size] = a
-        gyr[i0 : i0 + tc.size] = g
-    return acc, gyr
+        poses = [model.evaluate(tt, segments=segments) for tt in (tc - H, tc, tc + H)]
+        for placement, (M, r, impacts) in sensors.items():
+            a, g = _sensor(tc, [ps[placement] for ps in poses], M, r, impacts)
+            out[placement][0][i0 : i0 + tc.size] = a
+            out[placement][1][i0 : i0 + tc.size] = g
+    return out
 
 
-def _chunk(model, segment, t, M, r, impacts):
-    poses = [model.evaluate(tt, segments=(segment,))[segment] for tt in (t - H, t, t + H)]
-    (Rm, _pm), (R0, p0), (Rp, _pp) = poses
+def _sensor(t, poses, M, r, impacts):
+    (Rm, _), (R0, p0), (Rp, _) = poses
     w_seg = angular_rate(Rm, Rp)
     # sensor position in the ground frame; subtract p0 first to keep the second difference well conditioned
     ps = [p - p0 + R @ r for (R, p) in poses]
     acc_g = (ps[2] - 2.0 * ps[1] + ps[0]) / (H * H)
-    if impacts:
-        for times, peaks in impacts:
-            i = np.searchsorted(times, t, side="right") - 1
-            valid = i >= 0
-            tau = np.where(valid, t - times[np.maximum(i, 0)], -1.0)
-            peak = np.where(valid, peaks[np.maximum(i, 0)], 0.0)
-            for sgn_h, k in ((-1, 1.0), (0, -2.0), (1, 1.0)):
-                acc_g[:, 2] += k * impact_displacement(tau + sgn_h * H, 1.0) * peak / (H * H)
+    for times, peaks in impacts or []:
+        i = np.searchsorted(times, t, side="right") - 1
+        valid = i >= 0
+        tau = np.where(valid, t - times[np.maximum(i, 0)], -1.0)
+        peak = np.where(valid, peaks[np.maximum(i, 0)], 0.0)
+        near = valid & (tau < 0.25)
+        if near.any():
+            tn, pk = tau[near], peak[near]
+            bump = impact_displacement(tn + H, 1.0) - 2.0 * impact_displacement(tn, 1.0)
+            bump += impact_displacement(tn - H, 1.0)
+            acc_g[near, 2] += bump * pk / (H * H)
     acc_g[:, 2] += GRAVITY
     f_seg = np.einsum("nji,nj->ni", R0, acc_g)  # R0^T acc
     return f_seg @ M, np.degrees(w_seg @ M)

@@ -9,12 +9,20 @@ and origin positions p (n, 3) in m (ground frame z up). Origins: see body.py.
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import BPoly, CubicSpline, PchipInterpolator
-from scipy.ndimage import gaussian_filter1d
+from scipy.interpolate import CubicSpline, PchipInterpolator
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from imu_gait.simulate.activities import SIDES, Plan, sgn
 from imu_gait.simulate.body import Body
-from imu_gait.simulate.smooth import heel_rocker, rise, skew_bump, smoothstep5, toe_rocker
+from imu_gait.simulate.smooth import (
+    QuinticHermite,
+    UniformBSpline,
+    heel_rocker,
+    rise,
+    skew_bump,
+    smoothstep5,
+    toe_rocker,
+)
 
 SEGMENTS = (
     "pelvis",
@@ -51,17 +59,20 @@ def rot_zyx(yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray) -> np.ndarray:
 
 def rot_zxy(yaw: np.ndarray, obl: np.ndarray, tilt: np.ndarray) -> np.ndarray:
     """Rz(yaw) Rx(obl) Ry(tilt), angles in rad, shape (n, 3, 3) (the pelvis' rotation-obliquity-tilt order)."""
-    n = np.size(yaw)
     cz, sz = np.cos(yaw), np.sin(yaw)
     cx, sx = np.cos(obl), np.sin(obl)
     cy, sy = np.cos(tilt), np.sin(tilt)
-    Rz = np.zeros((n, 3, 3))
-    Rz[:, 0, 0], Rz[:, 0, 1], Rz[:, 1, 0], Rz[:, 1, 1], Rz[:, 2, 2] = cz, -sz, sz, cz, 1.0
-    Rx = np.zeros((n, 3, 3))
-    Rx[:, 0, 0], Rx[:, 1, 1], Rx[:, 1, 2], Rx[:, 2, 1], Rx[:, 2, 2] = 1.0, cx, -sx, sx, cx
-    Ry = np.zeros((n, 3, 3))
-    Ry[:, 0, 0], Ry[:, 0, 2], Ry[:, 1, 1], Ry[:, 2, 0], Ry[:, 2, 2] = cy, sy, 1.0, -sy, cy
-    return Rz @ Rx @ Ry
+    R = np.empty((np.size(yaw), 3, 3))
+    R[:, 0, 0] = cz * cy - sz * sx * sy
+    R[:, 0, 1] = -sz * cx
+    R[:, 0, 2] = cz * sy + sz * sx * cy
+    R[:, 1, 0] = sz * cy + cz * sx * sy
+    R[:, 1, 1] = cz * cx
+    R[:, 1, 2] = sz * sy - cz * sx * cy
+    R[:, 2, 0] = -cx * sy
+    R[:, 2, 1] = sx
+    R[:, 2, 2] = cx * cy
+    return R
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -126,26 +137,25 @@ class FootTrack:
         return origin, heading, pitch, ev
 
     # -- swings ------------------------------------------------------------------------------------------------
-    def _stance_derivs(self, j: int, t: float) -> np.ndarray:
-        """(6, 3): value, 1st and 2nd time derivative of x, y, z, heading, pitch, eversion of contact j at t."""
+    def _stance_derivs(self, j: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """(k, 6, 3): value, 1st and 2nd time derivative of x, y, z, heading, pitch, eversion of contacts j at t."""
         h = 1e-3
-        tt = np.array([t - h, t, t + h])
-        jj = np.full(3, j)
-        o, hd, p, e = self._stance(jj, tt)
-        q = np.column_stack([o, hd, p, e])  # (3, 6)
+        tt = np.concatenate([t - h, t, t + h])
+        o, hd, p, e = self._stance(np.tile(j, 3), tt)
+        q = np.column_stack([o, hd, p, e]).reshape(3, len(j), 6)
         d1 = (q[2] - q[0]) / (2 * h)
         d2 = (q[2] - 2 * q[1] + q[0]) / (h * h)
-        return np.stack([q[1], d1, d2], axis=1)
+        return np.stack([q[1], d1, d2], axis=2)
 
     def _build_swings(self, contacts: list) -> None:
+        js = np.array([j for j in range(len(contacts) - 1) if np.isfinite(self.t_fc[j])], dtype=int)
+        starts = self._stance_derivs(js, self.t_fc[js]) if js.size else None
+        ends = self._stance_derivs(js + 1, self.t_ic[js + 1]) if js.size else None
         xs: list[float] = []
         ys: list[np.ndarray] = []  # (6, 3) each
-        for j in range(len(contacts) - 1):
+        for n, j in enumerate(js):
             a, b = self.t_fc[j], self.t_ic[j + 1]
-            if not np.isfinite(a):
-                continue
-            start = self._stance_derivs(j, a)
-            end = self._stance_derivs(j + 1, b)
+            start, end = starts[n], ends[n]
             pts = [(a, start)]
             for via in contacts[j].vias:
                 tv = via[0]
@@ -166,12 +176,12 @@ class FootTrack:
                 xs.append(x)
                 ys.append(y)
         self.swing_knots = np.array(xs)
-        if len(xs) >= 2:
-            self.swing = [
-                BPoly.from_derivatives(self.swing_knots, [y[i] for y in ys]) for i in range(6)
-            ]
-        else:
-            self.swing = []
+        # (m, 3 derivatives, 6 coordinates)
+        self.swing = (
+            QuinticHermite(self.swing_knots, np.transpose(np.array(ys), (0, 2, 1)))
+            if len(xs) >= 2
+            else None
+        )
 
     # -- evaluation --------------------------------------------------------------------------------------------
     def evaluate(
@@ -191,11 +201,9 @@ class FootTrack:
             origin[in_stance], heading[in_stance], pitch[in_stance], ev[in_stance] = o, hd, p, e
         sw = ~in_stance
         if sw.any():
-            ts = t[sw]
-            origin[sw] = np.column_stack([self.swing[i](ts) for i in range(3)])
-            heading[sw] = self.swing[3](ts)
-            pitch[sw] = self.swing[4](ts)
-            ev[sw] = self.swing[5](ts)
+            q = self.swing(t[sw])
+            origin[sw] = q[:, :3]
+            heading[sw], pitch[sw], ev[sw] = q[:, 3], q[:, 4], q[:, 5]
         R = rot_zyx(heading, -np.radians(pitch), np.radians(self.k * ev))
         return R, origin, heading, pitch, ev
 
@@ -233,14 +241,15 @@ class Model:
         keys = keys[np.argsort(keys[:, 0], kind="stable")]
         keep = np.concatenate([np.diff(keys[:, 0]) > 1e-3, [True]])
         keys = keys[keep]
-        self.pelvis_xy = CubicSpline(keys[:, 0], keys[:, 1:4], axis=0)
         self.tilt = np.radians(8.0)
         self.t_end = plan.t_end
-        self._build_wishes()
+        self._build(CubicSpline(keys[:, 0], keys[:, 1:4], axis=0))
 
-    def _build_wishes(self) -> None:
+    def _build(self, pelvis_keys: CubicSpline) -> None:
+        """All smooth time signals on one WISH_RATE grid, carried by one C2 spline: pelvis x, y, heading (rad),
+        height (m), and the wishes (deg): knee abduction and rotation per side, pelvic obliquity."""
         b = self.body
-        tg = np.arange(-2.0, self.t_end + 2.0, 1.0 / WISH_RATE)
+        tg = -2.0 + np.arange(int((self.t_end + 4.0) * WISH_RATE)) / WISH_RATE
         names = [
             "bend_left",
             "bend_right",
@@ -256,24 +265,21 @@ class Model:
         for bp in self.plan.bumps:
             i0, i1 = np.searchsorted(tg, [bp.t0, bp.t1])
             if i1 > i0:
-                W[i0:i1, col[bp.signal]] += bp.amp * skew_bump(
-                    (tg[i0:i1] - bp.t0) / (bp.t1 - bp.t0), bp.peak
-                )
-        self.wish = CubicSpline(tg, W, axis=0)
-        self.wish_col = col
+                u = (tg[i0:i1] - bp.t0) / (bp.t1 - bp.t0)
+                W[i0:i1, col[bp.signal]] += bp.amp * skew_bump(u, bp.peak)
+        xyh = pelvis_keys(tg)
+        Rp = rot_zxy(xyh[:, 2], np.radians(W[:, col["obliquity"]]), np.full(tg.size, self.tilt))
         # pelvis height: each loaded leg asks for the height that gives its wished knee bend; blend by load, then
-        # keep both legs from straightening beyond MIN_BEND, and smooth (the result is C2 via the spline)
-        Rp, P_xy = self._pelvis_orientation(tg)
+        # keep both legs from straightening beyond MIN_BEND
         num = np.zeros(tg.size)
         den = np.zeros(tg.size)
         cap = np.full(tg.size, np.inf)
         dmax = float(b.leg_reach(MIN_BEND))
         for side in SIDES:
-            _, A, _ = self._ankle(side, tg)
+            R, o, *_ = self.feet[side].evaluate(tg)
+            A = o + R @ b.ankle_offset()
             off = Rp @ b.hip_offset(side)
-            horiz2 = (P_xy[:, 0] + off[:, 0] - A[:, 0]) ** 2 + (
-                P_xy[:, 1] + off[:, 1] - A[:, 1]
-            ) ** 2
+            horiz2 = (xyh[:, 0] + off[:, 0] - A[:, 0]) ** 2 + (xyh[:, 1] + off[:, 1] - A[:, 1]) ** 2
             reach = b.leg_reach(W[:, col[f"bend_{side}"]])
             h = A[:, 2] + np.sqrt(np.maximum(reach**2 - horiz2, 0.36)) - off[:, 2]
             w = self.feet[side].load_weight(tg)
@@ -284,18 +290,32 @@ class Model:
             cap = np.minimum(cap, np.where(horiz2 < dmax**2 - 0.01, leg_cap, np.inf))
         ok = den > 0.2
         height = PchipInterpolator(tg[ok], num[ok] / den[ok], extrapolate=True)(tg)
-        height = np.minimum(height, cap - 0.001)
-        height = gaussian_filter1d(height, sigma=0.012 * WISH_RATE, mode="nearest")
-        self.height = CubicSpline(tg, height)
+        height = gaussian_filter1d(height, sigma=0.03 * WISH_RATE, mode="nearest")
+        # lower the pelvis where a leg would over-straighten, by a smooth envelope of the excess (a hard minimum
+        # would put corners, i.e. acceleration spikes, into every segment's motion)
+        excess = np.maximum(0.0, height - (cap - 0.002))
+        w = int(0.1 * WISH_RATE)
+        envelope = gaussian_filter1d(maximum_filter1d(excess, size=2 * w + 1), sigma=w / 3.0)
+        height = height - envelope
+        self.signals = UniformBSpline(
+            tg[0], 1.0 / WISH_RATE, np.column_stack([xyh, height, W[:, 2:]])
+        )
+        self.col = {
+            "x": 0,
+            "y": 1,
+            "heading": 2,
+            "height": 3,
+            **{n: 2 + i for n, i in col.items() if i >= 2},
+        }
 
-    def _pelvis_orientation(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xyh = self.pelvis_xy(t)
-        obl = np.radians(self.wish(t)[:, self.wish_col["obliquity"]])
-        return rot_zxy(xyh[:, 2], obl, np.full(t.size, self.tilt)), xyh[:, :2]
-
-    def _ankle(self, side: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        R, o, _heading, _, _ = self.feet[side].evaluate(t)
-        return R, o + R @ self.body.ankle_offset(), o
+    def pelvis(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(R (n,3,3), origin (n,3), all smooth signals (n, k)) of the pelvis at times t."""
+        sig = self.signals(t)
+        c = self.col
+        R = rot_zxy(
+            sig[:, c["heading"]], np.radians(sig[:, c["obliquity"]]), np.full(t.size, self.tilt)
+        )
+        return R, sig[:, [0, 1, 3]], sig
 
     def evaluate(
         self, t: np.ndarray, segments: tuple[str, ...] | None = None
@@ -312,28 +332,26 @@ class Model:
                     R, o, *_ = self.feet[side].evaluate(t)
                     out[f"{side}_foot"] = (R, o)
             return out
-        wish = self.wish(t)
-        xyh = self.pelvis_xy(t)
-        Rp, P_xy = self._pelvis_orientation(t)
-        P = np.column_stack([P_xy, self.height(t)])
+        Rp, P, sig = self.pelvis(t)
         out["pelvis"] = (Rp, P)
         for side in SIDES:
             need_leg = f"{side}_thigh" in want or f"{side}_shank" in want
             if not (need_leg or f"{side}_foot" in want):
                 continue
-            Rf, A, o = self._ankle(side, t)
+            Rf, o, *_ = self.feet[side].evaluate(t)
             out[f"{side}_foot"] = (Rf, o)
             if not need_leg:
                 continue
+            A = o + Rf @ b.ankle_offset()
             H = P + Rp @ b.hip_offset(side)
             Rt, Rs, K = leg_ik(
                 H,
                 A,
                 b.thigh_length,
                 b.shank_length,
-                wish[:, self.wish_col[f"abd_{side}"]],
-                wish[:, self.wish_col[f"rot_{side}"]],
-                xyh[:, 2],
+                sig[:, self.col[f"abd_{side}"]],
+                sig[:, self.col[f"rot_{side}"]],
+                sig[:, self.col["heading"]],
                 side,
             )
             out[f"{side}_thigh"] = (Rt, H)
@@ -360,29 +378,38 @@ def leg_ik(
     """
     k = sgn(side)
     v = A - H
-    d = np.linalg.norm(v, axis=1)
+    d = np.sqrt(np.einsum("ij,ij->i", v, v))
     cos_int = np.clip((Lt * Lt + Ls * Ls - d * d) / (2 * Lt * Ls), -1.0, 1.0)
     bend = np.pi - np.arccos(cos_int)
     lim = np.maximum(0.9 * bend, 1e-3)
     a_w = np.radians(abduction)
-    a = a_w / (1.0 + (a_w / lim) ** 4) ** 0.25
+    a = a_w / np.sqrt(np.sqrt(1.0 + (a_w / lim) ** 4))
     f = np.arccos(np.clip(np.cos(bend) / np.cos(a), -1.0, 1.0))
     a_raw = k * a
     r_raw = -k * np.radians(rotation)
-    # shank long axis in thigh coordinates: Ry(f) Rx(a) e_z
-    zs = np.column_stack([np.sin(f) * np.cos(a_raw), -np.sin(a_raw), np.cos(f) * np.cos(a_raw)])
-    vT = -(Lt * np.array([0.0, 0.0, 1.0]) + Ls * zs)
-    uT = vT / d[:, None]
+    # hip -> ankle direction in thigh coordinates: -(Lt e_z + Ls * shank axis), shank axis = Ry(f) Rx(a) e_z
+    sf, cf, sa, ca = np.sin(f), np.cos(f), np.sin(a_raw), np.cos(a_raw)
+    uT = np.empty_like(v)
+    uT[:, 0] = -Ls * sf * ca
+    uT[:, 1] = Ls * sa
+    uT[:, 2] = -(Lt + Ls * cf * ca)
+    uT /= d[:, None]
     u = v / d[:, None]
-    qT = _unit(np.array([1.0, 0.0, 0.0]) - uT[:, :1] * uT)
-    hdir = np.column_stack([np.cos(heading), np.sin(heading), np.zeros_like(heading)])
-    q = _unit(hdir - np.sum(hdir * u, axis=1, keepdims=True) * u)
-    B = np.stack([u, q, np.cross(u, q)], axis=2)
-    BT = np.stack([uT, qT, np.cross(uT, qT)], axis=2)
-    Rt = B @ np.transpose(BT, (0, 2, 1))
-    # shank = thigh * Ry(f) Rx(a) Rz(r)
-    Rrel = rot_yxz(f, a_raw, r_raw)
-    Rs = Rt @ Rrel
+    # thigh x projected off uT, and the walking direction projected off u
+    qT = -uT[:, :1] * uT
+    qT[:, 0] += 1.0
+    qT /= np.sqrt(np.einsum("ij,ij->i", qT, qT))[:, None]
+    q = np.zeros_like(v)
+    q[:, 0], q[:, 1] = np.cos(heading), np.sin(heading)
+    q -= np.einsum("ij,ij->i", q, u)[:, None] * u
+    q /= np.sqrt(np.einsum("ij,ij->i", q, q))[:, None]
+    w, wT = np.cross(u, q), np.cross(uT, qT)
+    Rt = (
+        u[:, :, None] * uT[:, None, :]
+        + q[:, :, None] * qT[:, None, :]
+        + w[:, :, None] * wT[:, None, :]
+    )
+    Rs = np.einsum("nij,njk->nik", Rt, rot_yxz(f, a_raw, r_raw))
     K = H - Lt * Rt[:, :, 2]
     return Rt, Rs, K
 

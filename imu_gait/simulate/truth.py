@@ -47,7 +47,7 @@ SQUAT_COLUMNS = [
     "knee_abduction_peak",
     "knee_frontal_excursion",
 ]
-N_FINE = 301  # samples per stance for peaks and velocities
+N_FINE = 101  # samples per stance for peaks and velocities (the curve grid: every 1% of stance)
 
 
 def standing_reference(model: Model, calibration: tuple[float, float]) -> dict[str, np.ndarray]:
@@ -98,17 +98,13 @@ def stride_truth(
         n = len(idx)
         u_fine = np.linspace(0.0, 1.0, N_FINE)
         t_st = ic[:, None] + (fc - ic)[:, None] * u_fine  # (n, N_FINE) stance
-        t_cv = ic[:, None] + (fc - ic)[:, None] * pct / 100.0
         t_sd = ic[:, None] + (end - ic)[:, None] * pct / 100.0
-        allt = np.concatenate([t_st.ravel(), t_cv.ravel(), t_sd.ravel()])
-        a = angle_series(model, allt, side, ref)
-        k1, k2 = t_st.size, t_st.size + t_cv.size
+        a = angle_series(model, np.concatenate([t_st.ravel(), t_sd.ravel()]), side, ref)
+        k1 = t_st.size
 
-        def part(name: str, which: int, a=a, k1=k1, k2=k2, n=n) -> np.ndarray:
+        def part(name: str, which: int, a=a, k1=k1, n=n) -> np.ndarray:
             v = a[name]
-            return (v[:k1].reshape(n, N_FINE), v[k1:k2].reshape(n, 101), v[k2:].reshape(n, 101))[
-                which
-            ]
+            return v[:k1].reshape(n, N_FINE) if which < 2 else v[k1:].reshape(n, 101)
 
         ev = part("eversion", 0)
         ev_rate = np.gradient(ev, axis=1) / ((fc - ic)[:, None] / (N_FINE - 1))
