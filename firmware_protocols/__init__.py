@@ -23,8 +23,10 @@ Every family module (``FAMILIES[name]``) offers the same shape:
 - ``Decoder(config)``: ``feed(characteristic, data) -> list[SampleBlock]``; anything malformed raises
   :class:`ProtocolError` (never another exception) and the decoder stays usable. Counters ``packets``,
   ``samples``, ``lost_packets``, ``lost_samples``, ``errors``; ``reset()`` after a reconnect. Responses on
-  command/control characteristics may be fed too (they return [] and update the decoder's state, or raise
-  ProtocolError if the device refused a command).
+  command/control characteristics and values read during the handshake may be fed too (they return [] and
+  update the decoder's state - DIY INFO scales, Polar factors - or raise ProtocolError if the device refused a
+  command). Families without gyroscope (Polar H10/OH1) give gyr NaN; families that stream acc and gyro
+  separately (MetaWear, Polar) are paired inside the decoder.
 - ``Encoder(config)``: the device side for the emulator: ``handle_write(characteristic, data) ->
   list[Notification]`` (responses; a start command makes ``is_streaming`` true; invalid commands raise
   ProtocolError), ``read(characteristic) -> bytes``, ``encode(t_device, acc, gyr) -> list[Notification]``
@@ -33,7 +35,13 @@ Every family module (``FAMILIES[name]``) offers the same shape:
   the encoder does not resample.
 
 Decoded units: acc m/s^2 including gravity, gyr deg/s, in the sensor's right-handed frame as printed on the device;
-``SampleBlock.t_device`` in seconds on the device clock (unwrapped), or None where the family has no device time.
+``SampleBlock.t_device`` in seconds on the device clock (unwrapped), or None where the family has no device time;
+``SampleBlock.seq`` a running sample index with holes where samples were lost (None without a counter or time);
+``SampleBlock.mag`` uT where the family streams a magnetometer (Thingy:52).
+
+Family notes, details in each module's docstring: ``diy`` (our open profile, spec in
+``diy_firmware/PROFILE.md``), ``witmotion``, ``metawear``, ``movesense`` (GSP), ``polar`` (PMD incl. delta
+frames), ``dot`` (Movella DOT), ``thingy52``. Supported sensors and how to wear them: ``SENSORS.md``.
 """
 
 from __future__ import annotations
