@@ -122,16 +122,26 @@ def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float, order: int = 2) -> 
 
 
 def moving_mean(x: np.ndarray, n: int) -> np.ndarray:
-    """Centred moving average over ``n`` samples along axis 0 (edges use the samples available)."""
+    """Centred moving average over ``n`` samples along axis 0 (edges use the samples available).
+
+    Each output sums its own ``n`` inputs (no running sum over the whole array), so a sample's value does not
+    depend on where the array starts: a window of a stream gives bit-identical results to the whole stream
+    (the online analyzer relies on this)."""
     x = np.asarray(x, dtype=np.float64)
     if n <= 1 or x.shape[0] == 0:
         return x.copy()
-    c = np.cumsum(np.concatenate([np.zeros((1, *x.shape[1:])), x]), axis=0)
-    i = np.arange(x.shape[0])
-    lo = np.clip(i - n // 2, 0, x.shape[0])
-    hi = np.clip(i - n // 2 + n, 0, x.shape[0])
+    m = x.shape[0]
+    lo_pad, hi_pad = n // 2, n - 1 - n // 2
+    pad = np.zeros((lo_pad + m + hi_pad, *x.shape[1:]))
+    pad[lo_pad : lo_pad + m] = x
+    total = np.zeros_like(x)
+    for k in range(n):
+        total += pad[k : k + m]
+    i = np.arange(m)
+    lo = np.clip(i - n // 2, 0, m)
+    hi = np.clip(i - n // 2 + n, 0, m)
     cnt = (hi - lo).reshape(-1, *([1] * (x.ndim - 1)))
-    return (c[hi] - c[lo]) / cnt
+    return total / cnt
 
 
 def repair_clipped(
@@ -169,20 +179,33 @@ def repair_clipped(
 
 
 def to_uniform(
-    t: np.ndarray, values: np.ndarray, rate_hz: float, max_gap_s: float | None = None
+    t: np.ndarray,
+    values: np.ndarray,
+    rate_hz: float,
+    max_gap_s: float | None = None,
+    grid_origin: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Interpolate irregular samples onto a uniform clock from ``t[0]`` at ``rate_hz``, bridging gaps.
 
     Unlike :func:`resample_uniform` the grid stays uniform (the pipeline indexes samples by time): gaps longer
     than ``max_gap_s`` (default 3 nominal periods) are bridged linearly and reported in the returned (m,) mask,
     so the strides that overlap them can be flagged. Returns (grid, values (m, k), gap_mask).
+    ``grid_origin`` (s): put the grid on ``grid_origin + k / rate_hz`` instead (from the first such time at or
+    after ``t[0]``), so that a window of a stream lands on the same grid as the whole stream.
     """
     t = np.asarray(t, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     v2 = v[:, None] if v.ndim == 1 else v
-    grid = uniform_grid(t[0], t[-1], rate_hz)
+    if grid_origin is None:
+        grid = uniform_grid(t[0], t[-1], rate_hz)
+    else:
+        k0 = np.ceil((t[0] - grid_origin) * rate_hz - 1e-6)
+        k1 = np.floor((t[-1] - grid_origin) * rate_hz + 1e-6)
+        grid = grid_origin + np.arange(k0, k1 + 1) / rate_hz
     period = np.diff(t)
-    regular = t.size == grid.size and np.allclose(t, grid, atol=0.05 / rate_hz)
+    # copy only when the samples are exactly on the grid; nearly regular clocks (drift, jitter) are interpolated,
+    # so that a window of a stream and the whole stream get the same values (online analysis relies on this)
+    regular = t.size == grid.size and np.array_equal(t, grid)
     out = (
         v2.copy()
         if regular
@@ -218,16 +241,20 @@ def prepare_imu(
     rate_hz: float | None = None,
     acc_full_scale: float | None = None,
     gyr_full_scale: float | None = None,
+    grid_origin: float | None = None,
 ) -> PreparedImu:
     """Uniform clock, gap marking and clipped-sample repair for one sensor (units m/s^2, deg/s).
 
     The rate is ``rate_hz`` when it agrees with the timestamps within 2%, else the effective rate. Without a
     known full scale, clipping is recognised from the data (an axis sitting at its own extreme, above 8 g or
-    1000 deg/s).
+    1000 deg/s). ``grid_origin``: see :func:`to_uniform`; with it, ``rate_hz`` is used as given.
     """
-    eff = effective_rate(t)
-    rate = rate_hz if rate_hz and abs(rate_hz - eff) <= 0.02 * eff else eff
-    grid, vals, gap = to_uniform(t, np.column_stack([acc, gyr]), rate)
+    if grid_origin is None:
+        eff = effective_rate(t)
+        rate = rate_hz if rate_hz and abs(rate_hz - eff) <= 0.02 * eff else eff
+    else:
+        rate = float(rate_hz)
+    grid, vals, gap = to_uniform(t, np.column_stack([acc, gyr]), rate, grid_origin=grid_origin)
     a, g = vals[:, :3], vals[:, 3:]
     a, a_clip = _repair_axes(a, acc_full_scale, 8.0 * GRAVITY)
     g, g_clip = _repair_axes(g, gyr_full_scale, 1000.0)

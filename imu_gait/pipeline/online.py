@@ -1,0 +1,483 @@
+"""The pipeline run incrementally on arriving samples, for live recording and replay (DESIGN.md sections 1-2).
+
+:class:`OnlineAnalyzer` is fed sample blocks per placement in arrival order (``feed(placement, t, acc, gyr)``)
+and emits every stride (its strides.csv row and curves) as soon as the data that decides it has arrived. It is not
+a second implementation: it calls the offline step functions on a bounded window of the most recent samples.
+
+How online and offline stay the same:
+
+- Foot: :func:`imu_gait.pipeline.foot.analyze_foot` runs on the window with the sensor-to-foot alignment, the
+  local gravity and the eversion zero fixed by a *calibration period* (the first ``warmup_s`` seconds, which
+  include the session's static standing window when it has one). Those three are estimated by the same
+  ``analyze_foot`` on that period, exactly as offline analysis estimates them on the whole session; everything
+  else (uniform clock, events, trajectory, eversion, activity, quality flags) is per stride and depends only on
+  samples near the stride. The window's samples are put on the same uniform clock as the whole stream
+  (``grid_origin``), and the gyro integration is re-anchored at every mid-stance, so the window start does not
+  matter.
+- Remaining differences to ``analyze``: offline alignment/gravity/zero come from the whole session, online ones
+  from its first ``warmup_s`` seconds (identical when the mounting does not change); the relative mid-swing peak
+  threshold of the event detector sees +/-10 s offline, the past ``window_s`` seconds online.
+- A stride (IC to next IC) is complete when the mid-stance after its end is fixed, which needs the next mid-swing
+  (or, at the end of a walking bout, 5 s without one) plus a small margin for the zero-phase filters' edge
+  (``tail_s``). So a stride's metrics appear about one stance plus half a swing after its end IC.
+- Knee and pelvis: :func:`imu_gait.pipeline.knee.analyze_knee` runs on a window of the thigh/shank/pelvis
+  sensors that ends after the strides to emit, with the standing calibration samples (kept from the start)
+  placed just before the window, so the hinge axis, heading alignment and standing offsets are re-estimated per
+  window from ``knee_window_s`` seconds of gait. This is an approximation of the whole-session estimate.
+
+Memory is bounded: each placement keeps at most ``max(window_s, knee_window_s)`` seconds (plus the calibration
+period until it has been used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imu_gait.pipeline.analysis import (
+    CURVE_COLUMNS,
+    FOOT_PLACEMENTS,
+    KNEE_COLUMNS,
+    KNEE_PLACEMENTS,
+    STRIDE_COLUMNS,
+)
+from imu_gait.pipeline.calibration import FootAlignment
+from imu_gait.pipeline.foot import CURVE_POINTS, FootResult, analyze_foot
+from imu_gait.pipeline.signal import GRAVITY, prepare_imu
+from imu_gait.session import ImuData, SensorInfo, Session
+
+KNEE_TAIL_S = 1.0  # knee window extends this far past a stride's end (heading window, filter edges)
+MAX_STRIDE_S = (
+    2.5  # detect_foot_events' longest stride: a mid-swing further away ends a walking bout
+)
+
+
+@dataclass
+class StrideUpdate:
+    """One emitted stride: ``row`` (strides.csv columns), ``curves`` (curves.csv rows of this stride), and
+    ``data_t`` the newest sample time (s, session clock) fed when it was emitted."""
+
+    side: str
+    row: dict[str, Any]
+    curves: pd.DataFrame
+    data_t: float
+
+
+class _Buffer:
+    """Samples of one placement in arrival order, trimmed from the front (bounded)."""
+
+    def __init__(self) -> None:
+        self.t = np.empty(0)
+        self.acc = np.empty((0, 3))
+        self.gyr = np.empty((0, 3))
+
+    def append(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+        keep = t > (self.t[-1] if self.t.size else -np.inf)  # arrival order must be time order
+        self.t = np.concatenate([self.t, t[keep]])
+        self.acc = np.concatenate([self.acc, acc[keep]])
+        self.gyr = np.concatenate([self.gyr, gyr[keep]])
+
+    def trim_before(self, t0: float) -> None:
+        i = int(np.searchsorted(self.t, t0))
+        if i > 0:
+            self.t, self.acc, self.gyr = self.t[i:], self.acc[i:], self.gyr[i:]
+
+    def between(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        i, j = np.searchsorted(self.t, [t0, t1], side="left")
+        return self.t[i:j], self.acc[i:j], self.gyr[i:j]
+
+    def upto(self, t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        j = int(np.searchsorted(self.t, t1, side="right"))
+        return self.t[:j], self.acc[:j], self.gyr[:j]
+
+    @property
+    def end(self) -> float:
+        return float(self.t[-1]) if self.t.size else -np.inf
+
+
+@dataclass
+class _Foot:
+    placement: str
+    side: str
+    info: SensorInfo
+    buf: _Buffer = field(default_factory=_Buffer)
+    origin: float | None = None  # session time of the first sample: the uniform clock's origin
+    rate_hz: float | None = None
+    alignment: FootAlignment | None = None
+    gravity: float = GRAVITY
+    zero: float = 0.0
+    last_ic: float = -np.inf
+    n_strides: int = 0
+    next_p: float | None = None  # next processing time (s)
+    calibration: dict[str, Any] = field(default_factory=dict)
+
+
+class OnlineAnalyzer:
+    """Incremental analysis of a session arriving sample block by sample block (see the module docstring).
+
+    ``sensors``: placement -> SensorInfo (rates and ranges); ``static``: the standing calibration window [t0, t1]
+    (s) when known in advance; ``mounting``: declared sensor -> foot rotations per placement (as in
+    :func:`imu_gait.pipeline.analysis.analyze`); ``warmup_s``: calibration period; ``window_s``: analysis window;
+    ``step_s``: the window is re-analysed at most every ``step_s`` of new data; ``knee``: also run the knee and
+    pelvis step when thigh+shank or pelvis sensors are present.
+    """
+
+    def __init__(
+        self,
+        sensors: Mapping[str, SensorInfo],
+        *,
+        static: list[float] | tuple[float, float] | None = None,
+        mounting: Mapping[str, Any] | None = None,
+        events: list[dict] | None = None,
+        warmup_s: float = 20.0,
+        window_s: float = 12.0,
+        step_s: float = 0.1,
+        tail_s: float = 0.3,
+        knee: bool = True,
+        knee_window_s: float = 16.0,
+    ) -> None:
+        self.sensors = dict(sensors)
+        self.static = [float(static[0]), float(static[1])] if static else None
+        self.mounting = dict(mounting or {})
+        self.events = list(events or [])
+        self.warmup_s, self.window_s, self.step_s, self.tail_s = warmup_s, window_s, step_s, tail_s
+        self.knee_window_s = knee_window_s
+        self.feet = {
+            p: _Foot(p, side, self.sensors[p])
+            for p, side in FOOT_PLACEMENTS.items()
+            if p in self.sensors
+        }
+        self.knee_placements = [p for p in KNEE_PLACEMENTS if p in self.sensors] if knee else []
+        self.other = {p: _Buffer() for p in self.knee_placements}
+        self._static_store: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._pending_knee: list[StrideUpdate] = []
+        self.rows: list[dict[str, Any]] = []
+        self.curve_blocks: list[pd.DataFrame] = []
+        self.stats: dict[str, dict[str, Any]] = {
+            p: {"samples": 0, "last_t": None, "gaps": 0, "saturated": 0} for p in self.sensors
+        }
+        self.warnings: list[str] = []
+        self.now = -np.inf  # newest sample time fed (s)
+
+    # --- input ------------------------------------------------------------------------------------------------
+
+    def feed(
+        self, placement: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray
+    ) -> list[StrideUpdate]:
+        """Add samples of one sensor (t (n,) s session clock, acc (n, 3) m/s^2, gyr (n, 3) deg/s, sensor frame)
+        and return the strides completed by them."""
+        t = np.asarray(t, dtype=np.float64).reshape(-1)
+        if t.size == 0 or placement not in self.sensors:
+            return []
+        acc = np.asarray(acc, dtype=np.float64).reshape(-1, 3)
+        gyr = np.asarray(gyr, dtype=np.float64).reshape(-1, 3)
+        self._track(placement, t, acc, gyr)
+        self.now = max(self.now, float(t[-1]))
+        out: list[StrideUpdate] = []
+        if placement in self.feet:
+            foot = self.feet[placement]
+            foot.buf.append(t, acc, gyr)
+            if foot.origin is None:
+                foot.origin = float(foot.buf.t[0])
+            out = self._step_foot(foot, final=False)
+        elif placement in self.other:
+            self.other[placement].append(t, acc, gyr)
+            self._keep_static(placement)
+            self._trim_other()
+        return self._with_knee(out, final=False)
+
+    def finish(self) -> list[StrideUpdate]:
+        """End of the stream: emit every stride still pending (as offline analysis ends at the last sample)."""
+        out: list[StrideUpdate] = []
+        for foot in self.feet.values():
+            out.extend(self._step_foot(foot, final=True))
+        return self._with_knee(out, final=True)
+
+    # --- results ----------------------------------------------------------------------------------------------
+
+    @property
+    def strides(self) -> pd.DataFrame:
+        """Every stride emitted so far (strides.csv columns), sorted by side and stride."""
+        if not self.rows:
+            return pd.DataFrame(columns=list(STRIDE_COLUMNS))
+        df = pd.DataFrame(self.rows).reindex(columns=list(STRIDE_COLUMNS))
+        return df.sort_values(["side", "stride"], ignore_index=True)
+
+    @property
+    def curves(self) -> pd.DataFrame:
+        """Every emitted stride's curves (curves.csv long format)."""
+        if not self.curve_blocks:
+            return pd.DataFrame(columns=list(CURVE_COLUMNS))
+        return pd.concat(self.curve_blocks, ignore_index=True)
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Per placement: samples, last sample time, gaps and clipped samples seen, ``lost`` (no data for 1 s
+        while other sensors deliver)."""
+        out = {}
+        for p, s in self.stats.items():
+            lost = s["last_t"] is None or (self.now - s["last_t"] > 1.0)
+            out[p] = dict(s, lost=bool(lost and self.now > -np.inf))
+        return out
+
+    # --- bookkeeping ------------------------------------------------------------------------------------------
+
+    def _track(self, placement: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+        s, info = self.stats[placement], self.sensors[placement]
+        rate = info.rate_hz or (1.0 / np.median(np.diff(t)) if t.size > 1 else 100.0)
+        prev = s["last_t"]
+        if prev is not None:
+            dt = np.diff(np.concatenate([[prev], t]))
+            s["gaps"] += int((dt > 3.0 / rate).sum())
+        acc_fs = info.acc_range_g * GRAVITY if info.acc_range_g else 8.0 * GRAVITY
+        gyr_fs = info.gyr_range_dps or 1000.0
+        s["saturated"] += int(
+            (
+                (np.abs(acc) >= 0.99 * acc_fs).any(axis=1)
+                | (np.abs(gyr) >= 0.99 * gyr_fs).any(axis=1)
+            ).sum()
+        )
+        s["samples"] += int(t.size)
+        s["last_t"] = float(t[-1])
+
+    # --- foot -------------------------------------------------------------------------------------------------
+
+    def _calibration_ready(self, foot: _Foot, p: float, final: bool) -> bool:
+        span = p - (foot.origin or 0.0)
+        need_static = self.static is not None and p < self.static[1]
+        return final or (span >= self.warmup_s and not need_static)
+
+    def _prepare(self, foot: _Foot, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray):
+        info = foot.info
+        return prepare_imu(
+            t,
+            acc,
+            gyr,
+            rate_hz=foot.rate_hz,
+            acc_full_scale=info.acc_range_g * GRAVITY if info.acc_range_g else None,
+            gyr_full_scale=info.gyr_range_dps,
+            grid_origin=foot.origin,
+        )
+
+    def _calibrate(self, foot: _Foot, p: float) -> None:
+        """Alignment, gravity and eversion zero from the calibration period, by the offline estimation."""
+        t, acc, gyr = foot.buf.upto(p)
+        # the rate decision of prepare_imu, taken once on the calibration period
+        foot.rate_hz = prepare_imu(t, acc, gyr, rate_hz=foot.info.rate_hz).rate_hz
+        prep = self._prepare(foot, t, acc, gyr)
+        static = None
+        if self.static:
+            static = (prep.t >= self.static[0]) & (prep.t <= self.static[1])
+        res = analyze_foot(
+            float(prep.t[0]),
+            prep.acc,
+            prep.gyr,
+            prep.rate_hz,
+            foot.side,
+            static=static,
+            mounting=self.mounting.get(foot.placement),
+        )
+        foot.alignment, foot.gravity, foot.zero = res.alignment, res.gravity, res.eversion_zero
+        foot.calibration = {
+            "period_s": [float(prep.t[0]), float(prep.t[-1])],
+            "alignment": res.alignment.to_json(),
+            "gravity_m_s2": res.gravity,
+            "eversion_zero": res.quality["eversion_zero"],
+        }
+
+    def _step_foot(self, foot: _Foot, final: bool) -> list[StrideUpdate]:
+        """Analyse the window ending at every processing time passed by the data (times ``origin + k * step_s``;
+        the window holds the samples up to that time, so the result does not depend on how the samples were cut
+        into blocks), or once on everything at the end of the stream."""
+        out: list[StrideUpdate] = []
+        if foot.origin is None:
+            return out
+        if foot.next_p is None:
+            foot.next_p = foot.origin + self.step_s
+        while final or foot.buf.end >= foot.next_p:
+            p = np.inf if final else foot.next_p
+            if foot.alignment is None:
+                if self._calibration_ready(foot, p, final):
+                    self._calibrate(foot, p)
+            if foot.alignment is not None:
+                out.extend(self._run_window(foot, p, final))
+                if not final:
+                    foot.buf.trim_before(p - self.window_s)
+            if final:
+                break
+            foot.next_p += self.step_s
+        return out
+
+    def _run_window(self, foot: _Foot, p: float, final: bool) -> list[StrideUpdate]:
+        t, acc, gyr = foot.buf.upto(p)
+        if t.size < 10:
+            return []
+        prep = self._prepare(foot, t, acc, gyr)
+        if prep.t.size < 10:
+            return []
+        res = analyze_foot(
+            float(prep.t[0]),
+            prep.acc,
+            prep.gyr,
+            prep.rate_hz,
+            foot.side,
+            flagged={"gap": prep.gap, "saturated": prep.saturated},
+            mounting=foot.alignment,
+            gravity=foot.gravity,
+            eversion_zero=foot.zero,
+        )
+        at_start = prep.t[0] <= foot.origin + 0.5 / prep.rate_hz
+        return self._emit(foot, res, float(prep.t[0]), prep.t.size, prep.rate_hz, at_start, final)
+
+    def _complete(
+        self, res: FootResult, end_sample: float, n: int, rate: float, final: bool
+    ) -> bool:
+        """Whether the mid-stance that ends a stride's trajectory (the stance starting at ``end_sample``) is
+        final: the next mid-swing has been seen clear of the window's end, or the bout has ended."""
+        if final:
+            return True
+        sw = res.events.midswing
+        tail = self.tail_s * rate
+        before = sw[sw < end_sample]
+        after = sw[sw > end_sample]
+        if after.size and after[0] <= n - 1 - tail:
+            return True
+        m = before[-1] if before.size else end_sample
+        return n - 1 - m > 2 * MAX_STRIDE_S * rate + tail
+
+    def _emit(
+        self,
+        foot: _Foot,
+        res: FootResult,
+        t0: float,
+        n: int,
+        rate: float,
+        at_start: bool,
+        final: bool,
+    ) -> list[StrideUpdate]:
+        cols = res.strides
+        lead = t0 + 1.5  # strides need their mid-swing and the filters' start-up before them
+        out = []
+        for j in range(len(cols["ic"])):
+            ic = float(cols["ic"][j])
+            if ic <= foot.last_ic + 0.1 or (not at_start and ic < lead):
+                continue
+            if not self._complete(res, (float(cols["end"][j]) - t0) * rate, n, rate, final):
+                break
+            row: dict[str, Any] = {"side": foot.side, "stride": foot.n_strides}
+            for c, v in cols.items():
+                if c == "ms":
+                    continue
+                val = v[j]
+                row[c] = val if isinstance(val, str) else float(val)
+            curves = pd.DataFrame(
+                {
+                    "side": foot.side,
+                    "stride": foot.n_strides,
+                    "variable": "eversion",
+                    "pct": np.linspace(0.0, 100.0, CURVE_POINTS),
+                    "value": res.curves[j],
+                }
+            )
+            foot.n_strides += 1
+            foot.last_ic = ic
+            out.append(
+                StrideUpdate(foot.side, row, curves, min(self.now, float(t0 + (n - 1) / rate)))
+            )
+        return out
+
+    # --- knee and pelvis --------------------------------------------------------------------------------------
+
+    def _keep_static(self, placement: str) -> None:
+        """Keep the standing calibration samples of a knee/pelvis sensor (bounded by the static window)."""
+        if self.static is None or placement in self._static_store:
+            return
+        buf = self.other[placement]
+        if buf.end >= self.static[1]:
+            t, a, g = buf.between(self.static[0], self.static[1] + 1e-9)
+            self._static_store[placement] = (t.copy(), a.copy(), g.copy())
+
+    def _trim_other(self) -> None:
+        keep = self.knee_window_s + 2 * MAX_STRIDE_S + 2.0
+        for p, buf in self.other.items():
+            if self.static is not None and p not in self._static_store:
+                continue  # the standing samples are still needed
+            buf.trim_before(buf.end - keep)
+
+    def _with_knee(self, out: list[StrideUpdate], final: bool) -> list[StrideUpdate]:
+        """Add the knee/pelvis columns to each stride once the knee sensors have delivered ``KNEE_TAIL_S`` past
+        its end (one window per stride, ending there, so the result does not depend on the block sizes)."""
+        if not self.knee_placements:
+            self._record(out)
+            return out
+        self._pending_knee.extend(out)
+        have = min((b.end for b in self.other.values()), default=-np.inf)
+        ready = [u for u in self._pending_knee if final or have >= u.row["end"] + KNEE_TAIL_S]
+        if not ready:
+            return []
+        self._pending_knee = [u for u in self._pending_knee if u not in ready]
+        for u in ready:
+            self._add_knee(u)
+        self._record(ready)
+        return ready
+
+    def _record(self, updates: list[StrideUpdate]) -> None:
+        for u in updates:
+            self.rows.append(u.row)
+            self.curve_blocks.append(u.curves)
+
+    def _knee_session(self, t1: float) -> Session:
+        """A window Session of the knee/pelvis sensors ending at ``t1``, preceded by the standing samples."""
+        t_start = t1 - self.knee_window_s
+        data, shift = {}, 0.0
+        for p, buf in self.other.items():
+            t, a, g = buf.between(t_start, t1)
+            if t.size < 20:
+                continue
+            st = self._static_store.get(p)
+            if st is not None and st[0].size and st[0][-1] < t[0]:
+                # the standing samples placed just before the window (same gap to the window for every sensor)
+                shift = t_start - 1.0 / max(self.sensors[p].rate_hz or 100.0, 1.0) - st[0][-1]
+                t = np.concatenate([st[0] + shift, t])
+                a, g = np.concatenate([st[1], a]), np.concatenate([st[2], g])
+            data[p] = ImuData(t, a, g)
+        static = None
+        if self.static is not None:
+            static = [self.static[0] + shift, self.static[1] + shift]
+        sess = Session(
+            data=data,
+            sensors={p: self.sensors[p] for p in data},
+            calibration={"static": static} if static else {},
+            events=[],
+        )
+        return sess
+
+    def _add_knee(self, u: StrideUpdate) -> None:
+        from imu_gait.pipeline.knee import analyze_knee
+
+        t1 = u.row["end"] + KNEE_TAIL_S
+        sess = self._knee_session(t1)
+        if not sess.data:
+            return
+        base = pd.DataFrame(
+            [{k: u.row[k] for k in ("side", "stride", "activity", "ic", "fc", "end")}]
+        )
+        try:
+            res = analyze_knee(sess, base)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            self.warnings.append(f"knee window ending at {t1:.1f} s: {exc}")
+            return
+        cols = res.stride_columns
+        mine = cols[(cols["side"] == u.side) & (cols["stride"] == u.row["stride"])]
+        if len(mine):
+            for c in (*KNEE_COLUMNS, "pelvic_drop_peak"):
+                if c in mine.columns:
+                    u.row[c] = float(mine[c].iloc[0])
+        curves = res.curves
+        if len(curves):
+            mine_c = curves[(curves["side"] == u.side) & (curves["stride"] == u.row["stride"])]
+            if len(mine_c):
+                u.curves = pd.concat([u.curves, mine_c], ignore_index=True)
