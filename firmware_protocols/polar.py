@@ -17,7 +17,8 @@ cumulatively; every block starts on a byte boundary and the frame must end exact
 Sample times: samples spread evenly between the previous frame's timestamp and this one's (first frame: 1/rate
 spacing back from the timestamp), as the vendor SDK does - unless the step reveals lost samples (more than
 half a sample beyond the samples received), then they are counted in ``lost_samples`` and this frame's samples
-are placed 1/rate apart back from its timestamp. ACC and GYRO frames come separately and are paired by time.
+are placed 1/rate apart back from its timestamp. ACC and GYRO frames come separately and are paired by time;
+``seq`` is the accelerometer's running sample index, with holes where samples were lost.
 """
 
 from __future__ import annotations
@@ -359,8 +360,13 @@ def _frame_size(q: np.ndarray, resolution: int = 16, block: int = 16) -> int:
 class _Stream:
     def __init__(self) -> None:
         self.prev_ns: int | None = None
+        self.next_index = 0
         self.t = np.empty(0)
+        self.idx = np.empty(0, dtype=np.int64)
         self.xyz = np.empty((0, 3))
+
+    def keep(self, sel: slice | list[int]) -> None:
+        self.t, self.idx, self.xyz = self.t[sel], self.idx[sel], self.xyz[sel]
 
 
 class Decoder(DecoderBase):
@@ -445,9 +451,11 @@ class Decoder(DecoderBase):
             raise ProtocolError(f"Polar measurement type {kind} is not ACC or GYRO")
         if not np.all(np.isfinite(xyz)):
             raise ProtocolError("Polar frame decodes to NaN or infinite values")
-        times = self._times(self._streams[kind], ts, len(xyz))
         st = self._streams[kind]
+        times = self._times(st, ts, len(xyz))
         st.t = np.concatenate([st.t, times])
+        st.idx = np.concatenate([st.idx, st.next_index + np.arange(len(xyz), dtype=np.int64)])
+        st.next_index += len(xyz)
         st.xyz = np.vstack([st.xyz, xyz])
         self.packets += 1
         return self._pair()
@@ -502,6 +510,7 @@ class Decoder(DecoderBase):
         if gap >= 1:
             self.lost_samples += gap
             self.lost_packets += max(1, round(gap / n))
+            st.next_index += gap
             times = back
         else:
             times = st.prev_ns + (np.arange(n) + 1) * (step / n)
@@ -511,9 +520,13 @@ class Decoder(DecoderBase):
     def _pair(self) -> list[SampleBlock]:
         acc, gyr = self._streams[ACC], self._streams[GYRO]
         if self.acc_only:
-            out = [SampleBlock(acc.xyz, np.full_like(acc.xyz, np.nan), acc.t)] if len(acc.t) else []
-            acc.t, acc.xyz = np.empty(0), np.empty((0, 3))
-            gyr.t, gyr.xyz = np.empty(0), np.empty((0, 3))
+            out = (
+                [SampleBlock(acc.xyz, np.full_like(acc.xyz, np.nan), acc.t, acc.idx)]
+                if len(acc.t)
+                else []
+            )
+            acc.keep(slice(0, 0))
+            gyr.keep(slice(0, 0))
             return out
         tol = 0.5 / self.rate_hz
         ia = ig = 0
@@ -534,9 +547,11 @@ class Decoder(DecoderBase):
                 self.unpaired += 1
         out = []
         if keep_a:
-            out.append(SampleBlock(acc.xyz[keep_a], gyr.xyz[keep_g], acc.t[keep_a]))
-        acc.t, acc.xyz = acc.t[ia:], acc.xyz[ia:]
-        gyr.t, gyr.xyz = gyr.t[ig:], gyr.xyz[ig:]
+            out.append(
+                SampleBlock(acc.xyz[keep_a], gyr.xyz[keep_g], acc.t[keep_a], acc.idx[keep_a])
+            )
+        acc.keep(slice(ia, None))
+        gyr.keep(slice(ig, None))
         for st in (
             acc,
             gyr,
@@ -544,7 +559,7 @@ class Decoder(DecoderBase):
             extra = len(st.t) - self.max_backlog
             if extra > 0:
                 self.unpaired += extra
-                st.t, st.xyz = st.t[extra:], st.xyz[extra:]
+                st.keep(slice(extra, None))
         return out
 
 

@@ -82,6 +82,7 @@ def test_lost_samples_are_counted_exactly(name, seed):
         assert got == both.sum()  # exactly the samples whose acc and gyro frames both arrived
         assert dec.unpaired == (kept[polar.ACC] ^ kept[polar.GYRO]).sum()
         assert 1 <= dec.lost_packets <= 2 * drop.sum()
+        assert np.array_equal(np.concatenate(seqs), np.flatnonzero(both))
     else:
         assert dec.lost_packets == drop.sum()
         assert got == n - lost
