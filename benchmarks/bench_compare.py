@@ -83,7 +83,7 @@ def compare_section(seeds: int) -> None:
     )
     t0 = time.perf_counter()
     any_primary = per_primary = n_primary = per_all = n_all = spm_any = 0
-    settings = CompareSettings(n_boot=1000)
+    settings = CompareSettings(n_boot=500)
     for s in range(seeds):
         pre = synthetic_analysis(20_000 + s, n_strides=40, name="pre")
         post = synthetic_analysis(30_000 + s, n_strides=40, name="post", condition="post")

@@ -100,19 +100,25 @@ def render_figures(cmp: Comparison, dpi: int = 110) -> list[ReportFigure]:
 # ---------------------------------------------------------------------------------------------- text
 
 
-def format_value(x: float, unit: str = "", digits: int | None = None) -> str:
-    """A value with its unit for people (degrees as °); about 2-3 significant digits unless ``digits``."""
+def format_value(
+    x: float, unit: str = "", digits: int | None = None, with_unit: bool = True
+) -> str:
+    """A value for people: angles and % with 1 decimal (0 from 100 up), other units 3 significant digits;
+    with its unit (degrees as °) unless ``with_unit`` is False."""
     if x is None or not np.isfinite(x):
         return "–"
-    if digits is None:
-        digits = (
-            0
-            if abs(x) >= 100
-            else (1 if abs(x) >= 1 or unit in ("deg", "deg/s", "% stance") else 3)
-        )
+    if digits is not None:
+        text = plots.fmt(x, digits)
+    elif unit in ("deg", "deg/s", "% stance"):
+        text = plots.fmt(x, 0 if abs(x) >= 100 else 1)
+    else:
+        text = f"{x:.3g}" if abs(x) >= 1e-3 else plots.fmt(x, 3)
+        text = text[1:] if text.startswith("-") and float(text) == 0 else text
+    if not with_unit:
+        return text
     u = plots.pretty_unit(unit)
     sep = "" if u.startswith("°") or not u else " "
-    return f"{plots.fmt(x, digits)}{sep}{u}"
+    return f"{text}{sep}{u}"
 
 
 def _side_sentence(r: pd.Series) -> str:
@@ -235,14 +241,13 @@ def _comparison_table_html(t: pd.DataFrame) -> str:
         if np.isfinite(r.get("p_holm_primary", np.nan)):
             ph = r["p_holm_primary"]
             p += f" (Holm {ph:.3g})" if ph >= 0.001 else " (Holm <0.001)"
-        role = " <span class=tag>primary</span>" if r["role"] == "primary" else ""
         body.append(
-            f"<tr><td>{_e(r['side'])}</td><td>{_e(r['label'])}{role}</td><td>{_e(plots.pretty_unit(u))}</td>"
+            f"<tr><td>{_e(r['side'])}</td><td>{_e(r['label'])}</td><td>{_e(plots.pretty_unit(u))}</td>"
             f"<td class=num>{r['n_pre']} / {r['n_post']}</td>"
-            f"<td class=num>{_e(format_value(r['mean_pre'], u))} ± {_e(format_value(r['sd_pre'], u))}</td>"
-            f"<td class=num>{_e(format_value(r['mean_post'], u))} ± {_e(format_value(r['sd_post'], u))}</td>"
-            f"<td class=num>{_e(format_value(r['diff'], u))} [{_e(format_value(r['ci_low'], u))}, "
-            f"{_e(format_value(r['ci_high'], u))}]</td><td class=num>{_e(format_value(r['mdc95'], u))}</td>"
+            f"<td class=num>{_e(format_value(r['mean_pre'], u, with_unit=False))} ± {_e(format_value(r['sd_pre'], u, with_unit=False))}</td>"
+            f"<td class=num>{_e(format_value(r['mean_post'], u, with_unit=False))} ± {_e(format_value(r['sd_post'], u, with_unit=False))}</td>"
+            f"<td class=num>{_e(format_value(r['diff'], u, with_unit=False))} [{_e(format_value(r['ci_low'], u, with_unit=False))}, "
+            f"{_e(format_value(r['ci_high'], u, with_unit=False))}]</td><td class=num>{_e(format_value(r['mdc95'], u, with_unit=False))}</td>"
             f"<td class=num>{_e(format_value(r['hedges_g'], '', 2))}</td><td>{_e(r['test'])}, {_e(p)}</td>"
             f"<td class='{_verdict_class(r['verdict'])}'>{_e(r['verdict'])}</td></tr>"
         )
@@ -354,7 +359,17 @@ def report_html(
             f"<section class=activity id='act-{_e(act)}'><h2>{_e(label.capitalize())}</h2>"
         )
         t = cmp.table[cmp.table["activity"] == act]
-        parts.append("<h3>Every measure</h3>" + _comparison_table_html(t))
+        primary = t[t["role"].isin(["primary", "task"])]
+        rest = t[~t["role"].isin(["primary", "task"])]
+        if len(primary):
+            parts.append("<h3>Primary outcomes</h3>" + _comparison_table_html(primary))
+        if len(rest):
+            parts.append(
+                f"<details><summary>Every other measure ({len(rest)} rows: calibration-dependent angles, "
+                "timing and distance; exploratory)</summary>"
+                + _comparison_table_html(rest)
+                + "</details>"
+            )
         for key in (f"curves_{act}", f"strides_{act}", f"symmetry_{act}"):
             if key in figs:
                 parts.append(f"<h3>{_e(figs[key].title)}</h3>{_img(figs[key])}")

@@ -40,6 +40,8 @@ td.few { color: #a35a00; }
 #methods { font-size: 14px; }
 #methods dt { font-weight: 600; margin-top: 10px; }
 #methods dd { margin-left: 18px; }
+details { margin: 8px 0 14px; }
+details > summary { cursor: pointer; color: #0b4f7c; font-weight: 600; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media print { body { max-width: none; padding: 0; } section.activity { page-break-before: always; } }
 """

@@ -82,7 +82,7 @@ def test_summary_on_top_units_and_methods(written, comparison):
     _, paths = written
     html = paths["html"].read_text(encoding="utf-8")
     i_summary, i_table, i_methods = (
-        html.index(x) for x in ("What changed", "Every measure", "How the numbers were computed")
+        html.index(x) for x in ("What changed", "Primary outcomes", "How the numbers were computed")
     )
     assert i_summary < i_table < i_methods
     head = headline(comparison)

@@ -100,9 +100,10 @@ def _high_fd(fd: int) -> int:
 
 
 def load_in_chromium(
-    html_path: Path, screenshot: Path, profile: Path
+    html_path: Path, screenshot: Path, profile: Path, clip_top: float = 0.0
 ) -> tuple[dict, list[str], list[str]]:
-    """Open ``html_path`` headless; return (result of CHECK_JS, console errors, non-local request URLs)."""
+    """Open ``html_path`` headless; return (result of CHECK_JS, console errors, non-local request URLs).
+    The screenshot shows up to 2600 px of the page from ``clip_top``."""
     to_r, to_w = (_high_fd(fd) for fd in os.pipe())  # we write commands -> browser reads on fd 3
     from_r, from_w = (_high_fd(fd) for fd in os.pipe())  # browser writes on fd 4 -> we read
 
@@ -151,9 +152,9 @@ def load_in_chromium(
                 "captureBeyondViewport": True,
                 "clip": {
                     "x": 0,
-                    "y": 0,
+                    "y": clip_top,
                     "width": metrics["width"],
-                    "height": min(metrics["height"], 2600),
+                    "height": max(min(metrics["height"] - clip_top, 2600), 1),
                     "scale": 1,
                 },
             },
@@ -221,8 +222,9 @@ def test_report_renders_in_headless_chromium(tmp_path):
 
 if (
     __name__ == "__main__"
-):  # look at a report by hand: python tests/test_report_browser.py REPORT.html OUT.png
+):  # by hand: python tests/test_report_browser.py REPORT.html OUT.png [TOP_PX]
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
-        print(load_in_chromium(Path(sys.argv[1]), Path(sys.argv[2]), Path(d)))
+        top = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+        print(load_in_chromium(Path(sys.argv[1]), Path(sys.argv[2]), Path(d), top))

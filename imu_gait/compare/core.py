@@ -13,6 +13,7 @@ import pandas as pd
 from imu_gait.compare import stats
 from imu_gait.compare.inputs import AnalysisInput, as_input
 from imu_gait.compare.metrics import (
+    ACTIVITY_LABELS,
     CURVE_VARIABLES,
     GAIT_ACTIVITIES,
     METRICS,
@@ -101,7 +102,7 @@ def compare(pre: Any, post: Any, settings: CompareSettings | None = None) -> Com
         curves=curves,
         pre=pre_in,
         post=post_in,
-        warnings=_warnings(pre_in, post_in, table),
+        warnings=_warnings(pre_in, post_in, table, settings),
         settings=settings,
     )
 
@@ -455,7 +456,7 @@ def _find_warnings(obj: Any) -> Iterable[str]:
 
 
 def _warnings(
-    pre: list[AnalysisInput], post: list[AnalysisInput], table: pd.DataFrame
+    pre: list[AnalysisInput], post: list[AnalysisInput], table: pd.DataFrame, st: CompareSettings
 ) -> list[str]:
     out = []
     for cond, inputs in (("pre", pre), ("post", post)):
@@ -478,6 +479,18 @@ def _warnings(
             "one session per condition: the detectable change covers stride-to-stride variation "
             "only, not day-to-day differences in sensor placement or calibration pose"
         )
-    if len(table) and (table["verdict"] == stats.VERDICT_TOO_FEW).any():
-        out.append("some side/activity groups have fewer than the minimum number of strides")
+    if len(table):
+        few = table[table["verdict"].isin([stats.VERDICT_TOO_FEW, stats.VERDICT_TOO_FEW_REPS])]
+        groups = few.drop_duplicates(["activity", "side"])
+        if len(groups):
+            listed = ", ".join(
+                f"{ACTIVITY_LABELS.get(a, a)} {sd} ({npre} before, {npost} after)"
+                for a, sd, npre, npost in groups[
+                    ["activity", "side", "n_pre", "n_post"]
+                ].itertuples(index=False)
+            )
+            out.append(
+                f"too few strides or repetitions to judge (minimum {st.min_strides} strides, "
+                f"{st.min_reps} repetitions): {listed}"
+            )
     return out

@@ -73,7 +73,7 @@ METRICS: dict[str, Metric] = {
         Metric("swing_time", "s", "Swing time", "spatiotemporal", "ratio"),
         Metric("cadence", "steps/min", "Cadence", "spatiotemporal", "ratio"),
         Metric("stride_length", "m", "Stride length", "spatiotemporal", "ratio"),
-        Metric("speed", "m/s", "Walking speed", "spatiotemporal", "ratio"),
+        Metric("speed", "m/s", "Speed", "spatiotemporal", "ratio"),
         Metric("elevation_change", "m", "Elevation change per stride", "spatiotemporal", "signed"),
     ]
 }
