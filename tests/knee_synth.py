@@ -193,3 +193,36 @@ def rotate_sensors(session: Session, rotations: dict[str, np.ndarray]) -> Sessio
         d = data[p]
         data[p] = ImuData(d.t, d.acc @ R.T, d.gyr @ R.T)
     return Session(data=data, sensors={}, calibration=session.calibration, events=session.events)
+
+
+def soft_tissue(session: Session, rms_deg: float = 1.0, seed: int = 0, placements=None) -> Session:
+    """A copy of ``session`` whose thigh/shank/pelvis sensors wobble on the skin: a small time-varying rotation
+    S(t) of each sensor relative to its segment (band-limited 0.5-8 Hz, ``rms_deg`` per axis while moving, its
+    amplitude following the segment's angular speed), applied to the gyroscope (S^T w + dS/dt) and the
+    accelerometer (S^T a)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    rng = np.random.default_rng(seed)
+    data = dict(session.data)
+    for p in placements or [p for p in data if not p.endswith("foot")]:
+        d = data[p]
+        rate = 1.0 / float(np.median(np.diff(d.t)))
+        sos = butter(2, [0.5, min(8.0, 0.4 * rate)], btype="bandpass", fs=rate, output="sos")
+        a = sosfiltfilt(sos, rng.normal(size=(d.t.size, 3)), axis=0)
+        # wobble grows with the segment's motion (none while standing still)
+        speed = sosfiltfilt(butter(2, 1.0, fs=rate, output="sos"), np.linalg.norm(d.gyr, axis=1))
+        env = np.clip(speed / np.percentile(speed, 90), 0.0, 1.5)
+        a *= env[:, None]
+        moving = env > 0.3
+        a *= np.radians(rms_deg) / a[moving].std(axis=0)
+        S = Rotation.from_rotvec(a)
+        w_s = np.gradient(a, d.t, axis=0)  # small-angle rate of the wobble (rad/s)
+        gyr = S.inv().apply(d.gyr) + np.degrees(w_s)
+        acc = S.inv().apply(d.acc)
+        data[p] = ImuData(d.t, acc, gyr)
+    return Session(
+        data=data,
+        sensors=session.sensors,
+        calibration=session.calibration,
+        events=session.events,
+    )

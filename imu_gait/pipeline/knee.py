@@ -35,7 +35,12 @@ from imu_gait.pipeline.segment_calibration import (
 )
 from imu_gait.pipeline.shank_events import STRIDE_COLUMNS, shank_events, strides_from_events
 from imu_gait.pipeline.squats import squat_table
-from imu_gait.pipeline.vqf_orientation import Orientation, common_grid, orientations_on_grid
+from imu_gait.pipeline.vqf_orientation import (
+    Orientation,
+    common_grid,
+    interpolate_imu,
+    orientations_on_grid,
+)
 from imu_gait.session import Session
 
 KNEE_COLUMNS = (
@@ -343,7 +348,7 @@ def _empty_result(quality: dict[str, Any], strides: pd.DataFrame | None) -> Knee
 
 
 def _static_mask(
-    session: Session, grid: np.ndarray, ori: dict[str, Orientation], quality: dict[str, Any]
+    session: Session, grid: np.ndarray, names: list[str], quality: dict[str, Any]
 ) -> np.ndarray:
     window = session.calibration.get("static") if session.calibration else None
     mask = window_mask(grid, window)
@@ -351,7 +356,8 @@ def _static_mask(
     if mask.sum() >= 0.5 * rate:
         quality["static"] = {"source": "session", "window": [float(window[0]), float(window[1])]}
         return mask
-    found = detect_still(grid, [o.gyr for o in ori.values()], [o.acc for o in ori.values()])
+    raw = [interpolate_imu(session.data[n], grid) for n in names]
+    found = detect_still(grid, [g for _, g in raw], [a for a, _ in raw])
     if found is not None:
         quality["static"] = {"source": "detected", "window": list(found)}
         return window_mask(grid, found)
@@ -399,8 +405,8 @@ def analyze_knee(
     names += ["pelvis"] if has_pelvis else []
     grid = common_grid([session.data[n] for n in names])
     rate = 1.0 / float(grid[1] - grid[0])
-    ori = orientations_on_grid({n: session.data[n] for n in names}, grid)
-    static = _static_mask(session, grid, ori, quality)
+    static = _static_mask(session, grid, names, quality)
+    ori = orientations_on_grid({n: session.data[n] for n in names}, grid, still=static)
 
     angles: dict[str, pd.DataFrame] = {}
     frames: dict[str, np.ndarray] = {}
@@ -488,6 +494,17 @@ def analyze_knee(
     )
 
 
+AXIS_LOWPASS_HZ = 5.0
+ANGLE_LOWPASS_HZ = 6.0
+
+
+def _lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(2, min(cutoff_hz, 0.4 * rate_hz), fs=rate_hz, output="sos")
+    return sosfiltfilt(sos, x, axis=0)
+
+
 def _gait_segments(t: np.ndarray, strides: pd.DataFrame, events: list[dict]) -> np.ndarray:
     """Samples in any stride of either leg or in a session segment labelled as a gait activity."""
     m = np.zeros(t.size, dtype=bool)
@@ -515,18 +532,21 @@ def _calibrate_side(
     th, sh = ori[f"{side}_thigh"], ori[f"{side}_shank"]
     rate = 1.0 / float(grid[1] - grid[0])
     moving = sample & ~static
+    # the joint-axis fits use gait-band angular rates: strap wobble and impact ringing are not hinge motion
+    g_t, g_s = _lowpass(th.gyr, rate, AXIS_LOWPASS_HZ), _lowpass(sh.gyr, rate, AXIS_LOWPASS_HZ)
     try:
-        axes = estimate_hinge_axes(th.gyr[moving], sh.gyr[moving])
+        axes = estimate_hinge_axes(g_t[moving], g_s[moving])
     except ValueError as exc:
         quality["warnings"].append(f"{side} knee: {exc}; knee angles skipped")
         return
     up_t, up_s = _up(th, static), _up(sh, static)
     j_t, j_s, margin = resolve_hinge_signs(th.R[moving], sh.R[moving], up_t, up_s, axes.j1, axes.j2)
-    al = align_knee(
-        th.R, sh.R, th.gyr, sh.gyr, up_t, up_s, j_t, j_s, moving, rate, heading_window_s
-    )
+    al = align_knee(th.R, sh.R, g_t, g_s, up_t, up_s, j_t, j_s, moving, rate, heading_window_s)
     frames[f"{side}_shank"] = al.C_shank
     ang = knee_angles_aligned(th.R, sh.R, al, side)
+    # ab/adduction and rotation low-passed (6 Hz zero-phase, as usual for marker kinematics): strap wobble and
+    # impact ringing would bias the per-stride valgus peaks upwards; flexion keeps its full bandwidth
+    ang[:, 1:] = _lowpass(ang[:, 1:], rate, ANGLE_LOWPASS_HZ)
     delta = np.degrees(al.delta)
     if static.any():
         ang = ang - ang[static].mean(axis=0)
@@ -600,6 +620,8 @@ def _pelvis(
         quality["warnings"].append(f"pelvis: {exc}")
         return {}
     drop = pelvic_drop_series(o.R @ C, static)
+    rate = 1.0 / float(o.t[1] - o.t[0])
+    drop = {side: _lowpass(d, rate, ANGLE_LOWPASS_HZ) for side, d in drop.items()}
     quality["pelvis"] = {k: round(v, 3) for k, v in diag.items()}
     if diag["sign_corr"] < 0.2:
         quality["warnings"].append("pelvis: left/right direction of the sensor uncertain")

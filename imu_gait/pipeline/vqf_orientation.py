@@ -89,11 +89,20 @@ def common_grid(imus: list[ImuData], rate_hz: float | None = None) -> np.ndarray
 
 
 def orientations_on_grid(
-    imus: dict[str, ImuData], grid: np.ndarray, params: dict | None = None
+    imus: dict[str, ImuData],
+    grid: np.ndarray,
+    params: dict | None = None,
+    still: np.ndarray | None = None,
 ) -> dict[str, Orientation]:
-    """VQF orientation of every sensor in ``imus`` after resampling onto the shared clock ``grid``."""
+    """VQF orientation of every sensor in ``imus`` after resampling onto the shared clock ``grid``.
+
+    ``still``: samples known to be at rest (the standing calibration); the mean gyroscope reading there is
+    removed as the initial bias estimate, so VQF need not detect rest itself (sway or strap wobble can hide it).
+    """
     result = {}
     for name, imu in imus.items():
         acc, gyr = interpolate_imu(imu, grid)
+        if still is not None and still.sum() >= 10:
+            gyr = gyr - gyr[still].mean(axis=0)
         result[name] = vqf_orientation(grid, acc, gyr, params)
     return result
