@@ -20,10 +20,14 @@ How online and offline stay the same:
 - A stride (IC to next IC) is complete when the mid-stance after its end is fixed, which needs the next mid-swing
   (or, at the end of a walking bout, 5 s without one) plus a small margin for the zero-phase filters' edge
   (``tail_s``). So a stride's metrics appear about one stance plus half a swing after its end IC.
-- Knee and pelvis: :func:`imu_gait.pipeline.knee.analyze_knee` runs on a window of the thigh/shank/pelvis
-  sensors that ends after the strides to emit, with the standing calibration samples (kept from the start)
-  placed just before the window, so the hinge axis, heading alignment and standing offsets are re-estimated per
-  window from ``knee_window_s`` seconds of gait. This is an approximation of the whole-session estimate.
+- Knee and pelvis (``knee=True``, EXPERIMENTAL, off by default): :func:`imu_gait.pipeline.knee.analyze_knee`
+  runs on a window of the thigh/shank/pelvis sensors that ends ``KNEE_TAIL_S`` after each stride, with the
+  standing calibration samples (kept from the start) placed just before the window, so hinge axis, heading
+  alignment and standing offsets are re-estimated per window. While the window still contains the real standing
+  period this agrees with offline analysis within about 0.3 deg; later windows, with the standing samples
+  spliced in, differ by several degrees (the splice upsets the VQF orientation filter) and it costs about
+  0.4 s of CPU per stride. Not yet good enough: the knee calibration must become a fixed, reusable result of
+  a calibration period, as the foot alignment is.
 
 Memory is bounded: each placement keeps at most ``max(window_s, knee_window_s)`` seconds (plus the calibration
 period until it has been used).
@@ -47,10 +51,11 @@ from imu_gait.pipeline.analysis import (
 )
 from imu_gait.pipeline.calibration import FootAlignment
 from imu_gait.pipeline.foot import CURVE_POINTS, FootResult, analyze_foot
-from imu_gait.pipeline.signal import GRAVITY, prepare_imu
+from imu_gait.pipeline.signal import GRAVITY, lowpass, prepare_imu
 from imu_gait.session import ImuData, SensorInfo, Session
 
 KNEE_TAIL_S = 1.0  # knee window extends this far past a stride's end (heading window, filter edges)
+FALLBACK_S = 1.0  # the window is analysed at least this often (s of data)
 MAX_STRIDE_S = (
     2.5  # detect_foot_events' longest stride: a mid-swing further away ends a walking bout
 )
@@ -113,6 +118,7 @@ class _Foot:
     last_ic: float = -np.inf
     n_strides: int = 0
     next_p: float | None = None  # next processing time (s)
+    last_full: float = -np.inf  # last time the window was analysed (s)
     calibration: dict[str, Any] = field(default_factory=dict)
 
 
@@ -137,7 +143,7 @@ class OnlineAnalyzer:
         window_s: float = 12.0,
         step_s: float = 0.1,
         tail_s: float = 0.3,
-        knee: bool = True,
+        knee: bool = False,
         knee_window_s: float = 16.0,
     ) -> None:
         self.sensors = dict(sensors)
@@ -302,7 +308,8 @@ class OnlineAnalyzer:
             if foot.alignment is None:
                 if self._calibration_ready(foot, p, final):
                     self._calibrate(foot, p)
-            if foot.alignment is not None:
+            if foot.alignment is not None and (final or self._worth_running(foot, p)):
+                foot.last_full = p
                 out.extend(self._run_window(foot, p, final))
                 if not final:
                     foot.buf.trim_before(p - self.window_s)
@@ -310,6 +317,25 @@ class OnlineAnalyzer:
                 break
             foot.next_p += self.step_s
         return out
+
+    def _worth_running(self, foot: _Foot, p: float) -> bool:
+        """Whether a stride can have completed at ``p``: a mid-swing peak (low-passed pitch rate below -60
+        deg/s, as :func:`imu_gait.pipeline.strides.find_midswings` requires) has just become ``tail_s`` old, or
+        ``FALLBACK_S`` passed since the last run (ends of walking bouts). Decided from the samples up to ``p``
+        only, so it does not depend on block sizes either."""
+        if p - foot.last_full >= FALLBACK_S:
+            return True
+        t, _, gyr = foot.buf.between(p - self.tail_s - 1.5, p)
+        if t.size < 10:
+            return False
+        rate = foot.rate_hz or 100.0
+        g = lowpass(gyr @ foot.alignment.R[1], rate, 6.0)
+        lo, hi = np.searchsorted(t, [p - self.tail_s - self.step_s, p - self.tail_s])
+        seg = g[max(lo, 1) : min(hi, g.size - 1)]
+        if seg.size == 0:
+            return False
+        i = np.arange(max(lo, 1), max(lo, 1) + seg.size)
+        return bool(((seg < -60.0) & (seg <= g[i - 1]) & (seg <= g[i + 1])).any())
 
     def _run_window(self, foot: _Foot, p: float, final: bool) -> list[StrideUpdate]:
         t, acc, gyr = foot.buf.upto(p)
@@ -332,20 +358,30 @@ class OnlineAnalyzer:
         at_start = prep.t[0] <= foot.origin + 0.5 / prep.rate_hz
         return self._emit(foot, res, float(prep.t[0]), prep.t.size, prep.rate_hz, at_start, final)
 
-    def _complete(
-        self, res: FootResult, end_sample: float, n: int, rate: float, final: bool
-    ) -> bool:
-        """Whether the mid-stance that ends a stride's trajectory (the stance starting at ``end_sample``) is
-        final: the next mid-swing has been seen clear of the window's end, or the bout has ended."""
+    def _settled(self, res: FootResult, k: int, n: int, rate: float, final: bool) -> bool:
+        """Whether stride ``k`` (stance index) is final in this window. Its trajectory ends at the next
+        stance's mid-stance and uses that stance's gravity direction, which the foot step takes from the next
+        stride when that one exists (:func:`imu_gait.pipeline.foot.mid_stance_up`): so the mid-stance after
+        the next stride's end must be fixed too, or the next stride must be known not to exist."""
         if final:
             return True
+        ev = res.events
+        if k + 1 >= ev.ic.size or not self._ms_final(res, float(ev.ic[k + 1]), n, rate):
+            return False
+        if ev.stride_ok[k + 1]:
+            return k + 2 < ev.ic.size and self._ms_final(res, float(ev.ic[k + 2]), n, rate)
+        return n - 1 - ev.ic[k + 1] > (3 * MAX_STRIDE_S + self.tail_s) * rate
+
+    def _ms_final(self, res: FootResult, ic_sample: float, n: int, rate: float) -> bool:
+        """Whether the mid-stance of the stance starting at ``ic_sample`` is fixed: the next mid-swing has been
+        seen clear of the window's end, or the walking bout has ended (no mid-swing for 5 s)."""
         sw = res.events.midswing
         tail = self.tail_s * rate
-        before = sw[sw < end_sample]
-        after = sw[sw > end_sample]
+        before = sw[sw < ic_sample]
+        after = sw[sw > ic_sample]
         if after.size and after[0] <= n - 1 - tail:
             return True
-        m = before[-1] if before.size else end_sample
+        m = before[-1] if before.size else ic_sample
         return n - 1 - m > 2 * MAX_STRIDE_S * rate + tail
 
     def _emit(
@@ -365,7 +401,8 @@ class OnlineAnalyzer:
             ic = float(cols["ic"][j])
             if ic <= foot.last_ic + 0.1 or (not at_start and ic < lead):
                 continue
-            if not self._complete(res, (float(cols["end"][j]) - t0) * rate, n, rate, final):
+            k = int(np.argmin(np.abs(res.events.ic - (ic - t0) * rate)))
+            if not self._settled(res, k, n, rate, final):
                 break
             row: dict[str, Any] = {"side": foot.side, "stride": foot.n_strides}
             for c, v in cols.items():

@@ -1,0 +1,205 @@
+"""Replay a saved session through the live pipeline: the same decoders, time sync and online analyzer as a
+recording, in arrival order, at real time, N times faster, or as fast as possible.
+
+Two sources, one stream of ``Arrival`` blocks (host arrival time, placement, samples on the session clock):
+
+- the raw frame log (``raw/<placement>.frames``, live recordings): every notification is decoded by its family's
+  ``firmware_protocols`` Decoder, device references are mapped to the session clock by the recorder's clock fit
+  (:func:`imu_gait.pipeline.timesync.fit_clock` per connection segment over the whole recording, as the recorder
+  does when it finalizes), and the samples are delivered when their notification arrived;
+- the decoded samples (``<placement>.parquet``; imported, simulated or recorded sessions): blocks of
+  ``block_s`` seconds, delivered at the time of their last sample.
+
+The online analyzer's result does not depend on how the samples are cut into blocks (see
+:mod:`imu_gait.pipeline.online`), so both sources give identical strides when they hold the same samples.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imu_gait.errors import SessionError
+from imu_gait.pipeline.online import OnlineAnalyzer, StrideUpdate
+from imu_gait.session import Session
+
+EVENT_CONNECTING = "connecting"  # the recorder's link-event text that precedes every new connection
+
+
+@dataclass
+class Arrival:
+    """Samples of one placement that became available at ``t_arrival`` (s, session clock)."""
+
+    t_arrival: float
+    placement: str
+    t: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+
+
+def has_raw_log(session: Session) -> bool:
+    """Whether every sensor of a session folder has a raw frame log."""
+    if session.path is None:
+        return False
+    return all((Path(session.path) / "raw" / f"{p}.frames").is_file() for p in session.data)
+
+
+def sample_arrivals(session: Session, block_s: float = 0.02) -> Iterator[Arrival]:
+    """The decoded samples in blocks of ``block_s`` seconds per placement, merged in time order."""
+
+    def blocks(placement: str) -> Iterator[tuple[float, str, int, Arrival]]:
+        d = session.data[placement]
+        k = np.floor((d.t - d.t[0]) / block_s).astype(np.int64)
+        cuts = np.flatnonzero(np.diff(k)) + 1
+        for n, (i, j) in enumerate(zip(np.r_[0, cuts], np.r_[cuts, d.t.size], strict=True)):
+            a = Arrival(float(d.t[j - 1]), placement, d.t[i:j], d.acc[i:j], d.gyr[i:j])
+            yield a.t_arrival, placement, n, a
+
+    for *_, a in heapq.merge(*(blocks(p) for p in session.data)):
+        yield a
+
+
+def decode_raw_log(path: str | Path, family_name: str, config: Any) -> list[Arrival]:
+    """Decode one sensor's raw frame log into arrivals on the session clock, as the recorder does.
+
+    Per connection segment (a segment starts at the first notification after a ``connecting`` link event; the
+    decoder is reset there): device reference of each block = its ``t_device``, else ``seq / rate``, else the
+    sample count in the segment / rate; the clock fit maps the newest reference of every block to its arrival
+    time; samples whose time does not advance past earlier ones (overlapping segments) are dropped.
+    """
+    import firmware_protocols
+    from firmware_protocols import ProtocolError
+    from imu_gait.pipeline.timesync import fit_clock
+    from imu_gait.rawlog import KIND_EVENT, KIND_NOTIFICATION, read_raw_log
+
+    family = firmware_protocols.FAMILIES.get(family_name)
+    if family is None:
+        raise SessionError(
+            f"{path}: unknown sensor family {family_name!r}; cannot decode the raw log"
+        )
+    log = read_raw_log(path)
+    decoder = family.Decoder(config)
+    rate = float(config.rate_hz)
+    segment, count, new_segment = -1, 0, True
+    rows: list[tuple[float, int, np.ndarray, Any]] = []
+    for f in log.frames:
+        if f.kind == KIND_EVENT:
+            if f.payload.decode("utf-8", "replace").startswith(EVENT_CONNECTING):
+                new_segment = True
+            continue
+        if f.kind != KIND_NOTIFICATION:
+            continue
+        if new_segment:
+            segment, count, new_segment = segment + 1, 0, False
+            decoder.reset()
+        try:
+            blocks = decoder.feed(f.characteristic, f.payload)
+        except ProtocolError:
+            continue
+        for b in blocks:
+            n = len(b)
+            if n == 0:
+                continue
+            if b.t_device is not None:
+                ref = np.asarray(b.t_device, dtype=np.float64)
+            elif b.seq is not None:
+                ref = np.asarray(b.seq, dtype=np.float64) / rate
+            else:
+                ref = (count + np.arange(n)) / rate
+            count += n
+            rows.append((f.t, segment, ref, b))
+    if not rows:
+        return []
+    fits = {}
+    for seg in {r[1] for r in rows}:
+        pts = [(float(r[2][-1]), r[0]) for r in rows if r[1] == seg]
+        xs, ys = zip(*pts, strict=True)
+        fits[seg] = fit_clock(np.asarray(xs), np.asarray(ys))
+    out: list[Arrival] = []
+    last = -np.inf
+    for t_arr, seg, ref, b in rows:
+        t = fits[seg](ref)
+        keep = t > np.maximum.accumulate(np.r_[last, t[:-1]])
+        if keep.any():
+            last = max(last, float(t[keep][-1]))
+            acc = np.asarray(b.acc, dtype=np.float64)[keep]
+            gyr = np.asarray(b.gyr, dtype=np.float64)[keep]
+            out.append(Arrival(t_arr, "", t[keep], acc, gyr))
+    return out
+
+
+def raw_arrivals(session: Session) -> Iterator[Arrival]:
+    """Every sensor's raw log decoded (:func:`decode_raw_log`), merged in arrival order."""
+    from firmware_protocols import StreamConfig
+
+    streams = []
+    for p, info in session.sensors.items():
+        if p not in session.data:
+            continue
+        if not info.rate_hz:
+            raise SessionError(f"{session.path}: sensor {p} has no rate; cannot decode its raw log")
+        config = StreamConfig(float(info.rate_hz), info.acc_range_g, info.gyr_range_dps)
+        arrivals = decode_raw_log(Path(session.path) / "raw" / f"{p}.frames", info.family, config)
+        for a in arrivals:
+            a.placement = p
+        streams.append([(a.t_arrival, p, i, a) for i, a in enumerate(arrivals)])
+    for *_, a in heapq.merge(*streams):
+        yield a
+
+
+def replay(
+    session: Session,
+    analyzer: OnlineAnalyzer,
+    *,
+    source: str = "auto",
+    speed: float = float("inf"),
+    on_update: Callable[[StrideUpdate], None] | None = None,
+    on_tick: Callable[[float], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Feed ``session`` to ``analyzer`` in arrival order. ``source``: 'raw', 'samples' or 'auto' (raw when
+    every sensor has a raw log). ``speed``: 1 = real time, N = N times faster, inf = as fast as possible.
+    ``on_update`` gets every emitted stride, ``on_tick`` the session time after each block. Returns the
+    source used."""
+    if source == "auto":
+        source = "raw" if has_raw_log(session) else "samples"
+    if source == "raw":
+        if not has_raw_log(session):
+            raise SessionError(
+                f"{session.path}: no raw frame log (raw/<placement>.frames) to replay"
+            )
+        stream = raw_arrivals(session)
+    elif source == "samples":
+        stream = sample_arrivals(session)
+    else:
+        raise ValueError(f"unknown source {source!r}")
+    start_wall, start_t = None, None
+    for a in stream:
+        if np.isfinite(speed):
+            if start_wall is None:
+                start_wall, start_t = clock(), a.t_arrival
+            wait = (a.t_arrival - start_t) / speed - (clock() - start_wall)
+            if wait > 0:
+                sleep(wait)
+        for u in analyzer.feed(a.placement, a.t, a.acc, a.gyr):
+            if on_update is not None:
+                on_update(u)
+        if on_tick is not None:
+            on_tick(a.t_arrival)
+    for u in analyzer.finish():
+        if on_update is not None:
+            on_update(u)
+    return source
+
+
+def analyzer_for(session: Session, **kwargs: Any) -> OnlineAnalyzer:
+    """An online analyzer set up for ``session`` (its sensors and standing calibration)."""
+    static = session.calibration.get("static") if session.calibration else None
+    return OnlineAnalyzer(session.sensors, static=static, **kwargs)
