@@ -60,14 +60,14 @@ __all__ = [
 
 # impact vibration peak at the foot (m/s^2) by activity; shank, thigh and pelvis feel a fraction of it
 IMPACT_G = {
-    "walk": 2.5,
-    "stairs_up": 1.2,
-    "stairs_down": 2.0,
-    "run": 22.0,
-    "run_forefoot": 9.0,
-    "stand": 1.0,
+    "walk": 10.0,
+    "stairs_up": 3.0,
+    "stairs_down": 6.0,
+    "run": 25.0,
+    "run_forefoot": 12.0,
+    "stand": 2.0,
 }
-IMPACT_FRACTION = {"foot": 1.0, "shank": 0.45, "thigh": 0.2, "pelvis": 0.1}
+IMPACT_FRACTION = {"foot": 1.0, "shank": 0.3, "thigh": 0.15, "pelvis": 0.08}
 
 
 @dataclass

@@ -429,7 +429,7 @@ class Planner:
         # contact is gradual rather than a snap
         back, up = p.get("approach", (0.05, 0.025))
         if nxt.pitch_ic >= 0.0:
-            t_a = prev.t_fc + 0.82 * (nxt.t_ic - prev.t_fc)
+            t_a = prev.t_fc + 0.86 * (nxt.t_ic - prev.t_fc)
             ch, sh = np.cos(nxt.heading), np.sin(nxt.heading)
             a = nxt.pos + np.array([-back * ch, -back * sh, up])
             prev.vias.append(
@@ -437,7 +437,7 @@ class Planner:
                     float(t_a),
                     *map(float, a),
                     float(nxt.heading),
-                    float(nxt.pitch_ic + 4.0),
+                    float(nxt.pitch_ic + 1.0),
                     nxt.ev_ic,
                 )
             )
@@ -457,17 +457,18 @@ def _gait_style(act: Activity) -> dict:
         return {
             "speed": v,
             "cadence": 110.0 * (v / 1.3) ** 0.5,
-            "duty": float(np.clip(0.62 + 0.05 * (1.3 - v), 0.58, 0.68)),
-            "pitch_ic": 16.0 + 6.0 * v,
-            "pitch_fc": -45.0 - 6.0 * v,
+            "duty": float(np.clip(0.64 + 0.05 * (1.3 - v), 0.6, 0.7)),
+            "pitch_ic": 14.0 + 6.0 * v,
+            "pitch_fc": -48.0 - 6.0 * v,
+            "fc_slope": 1.0,
             "flat": 0.17,
-            "push": 0.42,
+            "push": 0.5,
             "via": 0.28,
             "thigh": 18.0,
             "swing_knee": 62.0,
             "plantar": 5.0,
             # knee bend wish bumps: (start, end) as fractions of stance, peak position, amplitude (deg)
-            "knee": [(-0.1, 0.6, 0.3, 20.0), (0.5, 1.3, 0.62, 38.0)],
+            "knee": [(-0.1, 0.6, 0.3, 14.0), (0.55, 1.3, 0.62, 25.0)],
             "sway": 0.02,
             "over": 0.47,
             "frontal": 1.0,

@@ -30,32 +30,17 @@ def angular_rate(R_minus: np.ndarray, R_plus: np.ndarray, h: float = H) -> np.nd
     return w * (scale / (2.0 * h))[:, None]
 
 
-def impact_displacement(tau: np.ndarray, peak_acc: float) -> np.ndarray:
-    """Vertical vibration (m) of a sensor after a ground contact at tau = 0 (tau in s): a damped 25 Hz oscillation
-    with a smooth onset, scaled so that its acceleration peaks at about ``peak_acc`` (m/s^2). It starts and ends at
-    rest, so it adds no net velocity or displacement."""
-    tau = np.asarray(tau, dtype=float)
-    on = tau > 0
-    x = np.zeros_like(tau)
-    tt = tau[on]
-    x[on] = (1.0 - np.exp(-tt / 0.003)) ** 3 * np.exp(-tt / 0.012) * np.sin(2 * np.pi * 25.0 * tt)
-    return x * peak_acc * _IMPACT_NORM
+IMPACT_DURATION = 0.03  # s, from initial contact to the end of the impact vibration
 
 
-def _impact_norm() -> float:
-    tt = np.arange(0.0, 0.2, 1e-5)
-    on = tt > 0
-    x = np.zeros_like(tt)
-    x[on] = (
-        (1.0 - np.exp(-tt[on] / 0.003)) ** 3
-        * np.exp(-tt[on] / 0.012)
-        * np.sin(2 * np.pi * 25.0 * tt[on])
-    )
-    a = np.diff(x, 2) / 1e-10
-    return float(1.0 / np.abs(a).max())
-
-
-_IMPACT_NORM = _impact_norm()
+def impact_acceleration(tau: np.ndarray, peak_acc: np.ndarray | float) -> np.ndarray:
+    """Vertical acceleration (m/s^2) of a sensor's vibration after a ground contact at tau = 0 (tau in s): a pulse
+    of height ``peak_acc`` 15 ms after contact, 10 ms wide, with two negative lobes. It is the second derivative of
+    the displacement -D sin^4(pi tau / T) of the sensor relative to its segment (T = 30 ms, D about 0.2 mm per
+    10 g), so it starts smoothly and adds no net velocity or displacement."""
+    th = np.pi * np.clip(np.asarray(tau, dtype=float) / IMPACT_DURATION, 0.0, 1.0)
+    s2, c2 = np.sin(th) ** 2, np.cos(th) ** 2
+    return peak_acc * s2 * (s2 - 3.0 * c2)
 
 
 def ideal_signals(
@@ -93,12 +78,9 @@ def _sensor(t, poses, M, r, impacts):
         valid = i >= 0
         tau = np.where(valid, t - times[np.maximum(i, 0)], -1.0)
         peak = np.where(valid, peaks[np.maximum(i, 0)], 0.0)
-        near = valid & (tau < 0.25)
+        near = valid & (tau < IMPACT_DURATION)
         if near.any():
-            tn, pk = tau[near], peak[near]
-            bump = impact_displacement(tn + H, 1.0) - 2.0 * impact_displacement(tn, 1.0)
-            bump += impact_displacement(tn - H, 1.0)
-            acc_g[near, 2] += bump * pk / (H * H)
+            acc_g[near, 2] += impact_acceleration(tau[near], peak[near])
     acc_g[:, 2] += GRAVITY
     f_seg = np.einsum("nji,nj->ni", R0, acc_g)  # R0^T acc
     return f_seg @ M, np.degrees(w_seg @ M)

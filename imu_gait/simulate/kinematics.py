@@ -9,7 +9,7 @@ and origin positions p (n, 3) in m (ground frame z up). Origins: see body.py.
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import CubicSpline, PchipInterpolator
+from scipy.interpolate import PchipInterpolator
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from imu_gait.simulate.activities import SIDES, Plan, sgn
@@ -86,6 +86,7 @@ class FootTrack:
         self.side = side
         self.k = sgn(side)
         self.L = body.mtp_length
+        self.ankle = body.ankle_offset()
         f = lambda name: np.array([getattr(c, name) for c in contacts], dtype=float)  # noqa: E731
         self.t_ic, self.t_ff, self.t_ho, self.t_fc = f("t_ic"), f("t_ff"), f("t_ho"), f("t_fc")
         self.pos = np.array([c.pos for c in contacts], dtype=float)
@@ -157,20 +158,35 @@ class FootTrack:
             a, b = self.t_fc[j], self.t_ic[j + 1]
             start, end = starts[n], ends[n]
             pts = [(a, start)]
+            # heading, pitch and eversion follow one quintic from toe-off to contact; the vias shape the path of
+            # the ankle (kept where the via put it, whatever the foot's pitch there)
+            direct = QuinticHermite(np.array([a, b]), np.stack([start.T, end.T]))
             for via in contacts[j].vias:
                 tv = via[0]
                 val = np.array(via[1:7], dtype=float)
                 if len(via) > 7 and via[7]:  # held still
                     pts.append((tv, np.stack([val, np.zeros(6), np.zeros(6)], axis=1)))
                     continue
-                # quadratic through (start, via, end) gives the via's slope and curvature
-                x0, x2 = a, b
+                h = 1e-4
+                qd = direct(np.array([tv - h, tv, tv + h]))
+                ankle = (
+                    val[:3] + rot_zyx(val[3:4], -np.radians(val[4:5]), np.zeros(1))[0] @ self.ankle
+                )
+                Rn = rot_zyx(qd[1:2, 3], -np.radians(qd[1:2, 4]), np.radians(self.k * qd[1:2, 5]))[
+                    0
+                ]
+                val[:3] = ankle - Rn @ self.ankle
+                val[3:] = qd[1, 3:]
+                # quadratic through (start, via, end) gives the via's slope and curvature of the path
                 y0, y2 = start[:, 0], end[:, 0]
-                s01 = (val - y0) / (tv - x0)
-                s12 = (y2 - val) / (x2 - tv)
-                c2 = (s12 - s01) / (x2 - x0)
-                d1 = s01 + c2 * (tv - x0)
-                pts.append((tv, np.stack([val, d1, 2.0 * c2], axis=1)))
+                s01 = (val - y0) / (tv - a)
+                s12 = (y2 - val) / (b - tv)
+                c2 = (s12 - s01) / (b - a)
+                d1 = s01 + c2 * (tv - a)
+                d2 = 2.0 * c2
+                d1[3:] = (qd[2, 3:] - qd[0, 3:]) / (2 * h)
+                d2[3:] = (qd[2, 3:] - 2 * qd[1, 3:] + qd[0, 3:]) / (h * h)
+                pts.append((tv, np.stack([val, d1, d2], axis=1)))
             pts.append((b, end))
             for x, y in pts:
                 xs.append(x)
@@ -243,9 +259,9 @@ class Model:
         keys = keys[keep]
         self.tilt = np.radians(8.0)
         self.t_end = plan.t_end
-        self._build(CubicSpline(keys[:, 0], keys[:, 1:4], axis=0))
+        self._build(keys)
 
-    def _build(self, pelvis_keys: CubicSpline) -> None:
+    def _build(self, keys: np.ndarray) -> None:
         """All smooth time signals on one WISH_RATE grid, carried by one C2 spline: pelvis x, y, heading (rad),
         height (m), and the wishes (deg): knee abduction and rotation per side, pelvic obliquity."""
         b = self.body
@@ -267,7 +283,10 @@ class Model:
             if i1 > i0:
                 u = (tg[i0:i1] - bp.t0) / (bp.t1 - bp.t0)
                 W[i0:i1, col[bp.signal]] += bp.amp * skew_bump(u, bp.peak)
-        xyh = pelvis_keys(tg)
+        # pelvis path: through the keyframes (t, x, y, heading), smoothed locally (a global spline would ripple
+        # into the static calibration)
+        xyh = np.column_stack([np.interp(tg, keys[:, 0], keys[:, i]) for i in (1, 2, 3)])
+        xyh = gaussian_filter1d(xyh, sigma=0.07 * WISH_RATE, axis=0, mode="nearest")
         Rp = rot_zxy(xyh[:, 2], np.radians(W[:, col["obliquity"]]), np.full(tg.size, self.tilt))
         # pelvis height: each loaded leg asks for the height that gives its wished knee bend; blend by load, then
         # keep both legs from straightening beyond MIN_BEND
@@ -294,7 +313,7 @@ class Model:
         # lower the pelvis where a leg would over-straighten, by a smooth envelope of the excess (a hard minimum
         # would put corners, i.e. acceleration spikes, into every segment's motion)
         excess = np.maximum(0.0, height - (cap - 0.002))
-        w = int(0.1 * WISH_RATE)
+        w = int(0.06 * WISH_RATE)
         envelope = gaussian_filter1d(maximum_filter1d(excess, size=2 * w + 1), sigma=w / 3.0)
         height = height - envelope
         self.signals = UniformBSpline(

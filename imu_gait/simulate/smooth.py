@@ -32,8 +32,8 @@ def skew_bump(x: np.ndarray, peak: float) -> np.ndarray:
 
 
 def heel_rocker(u: np.ndarray) -> np.ndarray:
-    """1 -> 0 on [0, 1]: initial slope -1.5, zero slope and curvature at u = 1 (joins the flat foot C2)."""
-    return (1.0 - u) ** 3 * (1.0 + 1.5 * u)
+    """1 -> 0 on [0, 1] with zero slope and curvature at both ends (the foot starts rotating at contact)."""
+    return 1.0 - u * u * u * (10.0 + u * (-15.0 + 6.0 * u))
 
 
 def toe_rocker(u: np.ndarray, end_slope: float = 2.5) -> np.ndarray:
