@@ -262,28 +262,42 @@ def _finite(x: np.ndarray) -> np.ndarray:
 
 # --- per subject --------------------------------------------------------------------------------------------------
 
+SessionValues = dict[
+    str, dict[str, list[np.ndarray]]
+]  # subject -> condition -> one array per session
+
+
+def session_values(values: pd.DataFrame) -> SessionValues:
+    """Group ``values`` (columns subject, condition, session, value) into finite arrays per session, by subject
+    and condition (sessions in name order; empty sessions left out)."""
+    v = values["value"].to_numpy(float)
+    out: SessionValues = {}
+    for (subject, condition, _), idx in sorted(
+        values.groupby(["subject", "condition", "session"], sort=True).indices.items()
+    ):
+        x = v[idx]
+        x = x[np.isfinite(x)]
+        if x.size:
+            out.setdefault(str(subject), {}).setdefault(str(condition), []).append(x)
+    return out
+
 
 def subject_changes(
-    values: pd.DataFrame, settings: CohortSettings, sd_between: float
+    values: pd.DataFrame | SessionValues, settings: CohortSettings, sd_between: float
 ) -> pd.DataFrame:
     """One row per subject with enough strides in both conditions: condition means (mean of session means),
     stride counts, change post - pre, own MDC95 and whether the change exceeds it.
 
-    ``values``: columns subject, condition, session, value. MDC95 = 1.96 sqrt(SEM_pre^2 + SEM_post^2) with each
-    SEM from the subject's pooled within-session SD, stride count, session count and ``sd_between`` (NaN: only
-    stride noise; see :func:`imu_gait.compare.stats.sem_condition_mean`).
+    ``values``: columns subject, condition, session, value (or :func:`session_values` of them). MDC95 =
+    1.96 sqrt(SEM_pre^2 + SEM_post^2) with each SEM from the subject's pooled within-session SD, strides per
+    session, session count and ``sd_between`` (NaN: only stride noise; see
+    :func:`imu_gait.compare.stats.sem_condition_mean`).
     """
+    grouped = session_values(values) if isinstance(values, pd.DataFrame) else values
     rows = []
-    for subject, g in values.groupby("subject", sort=True):
-        per = {}
-        for cond in (settings.pre, settings.post):
-            c = g[g["condition"] == cond]
-            groups = [s["value"].to_numpy(float) for _, s in c.groupby("session", sort=True)]
-            groups = [x[np.isfinite(x)] for x in groups]
-            groups = [x for x in groups if x.size]
-            n = sum(x.size for x in groups)
-            per[cond] = (groups, n)
-        (gpre, npre), (gpost, npost) = per[settings.pre], per[settings.post]
+    for subject, conds in sorted(grouped.items()):
+        gpre, gpost = conds.get(settings.pre, []), conds.get(settings.post, [])
+        npre, npost = sum(x.size for x in gpre), sum(x.size for x in gpost)
         if npre < settings.min_strides or npost < settings.min_strides:
             continue
         sems = []
@@ -310,14 +324,11 @@ def subject_changes(
     return pd.DataFrame(rows, columns=list(SUBJECT_COLUMNS[3:]))
 
 
-def day_to_day_sd(values: pd.DataFrame) -> float:
+def day_to_day_sd(values: pd.DataFrame | SessionValues) -> float:
     """Day-to-day SD of a metric from subjects with several sessions in one condition (pooled one-way
     random-effects estimate, :func:`imu_gait.compare.stats.between_session_sd`); NaN when nobody has."""
-    by_visit = []
-    for _, g in values.groupby(["subject", "condition"], sort=True):
-        groups = [s["value"].to_numpy(float) for _, s in g.groupby("session", sort=True)]
-        if len(groups) >= 2:
-            by_visit.append(groups)
+    grouped = session_values(values) if isinstance(values, pd.DataFrame) else values
+    by_visit = [g for conds in grouped.values() for g in conds.values() if len(g) >= 2]
     return stats.between_session_sd(by_visit) if by_visit else float("nan")
 
 
@@ -388,16 +399,17 @@ def _metric_row(
     side: str, activity: str, metric: str, values: pd.DataFrame, settings: CohortSettings
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     info = metric_info(activity, metric)
+    grouped = session_values(values)
     sd_between = settings.between_session_sd.get(metric, float("nan"))
     basis = "given day-to-day SD"
     if not np.isfinite(sd_between):
-        sd_between = day_to_day_sd(values)
+        sd_between = day_to_day_sd(grouped)
         basis = (
             "day-to-day SD from repeated sessions"
             if np.isfinite(sd_between)
             else "stride noise only (no day-to-day SD known: a lower bound)"
         )
-    subj = subject_changes(values, settings, sd_between)
+    subj = subject_changes(grouped, settings, sd_between)
     paired = subj["subject"].tolist()
     row: dict[str, Any] = dict.fromkeys(TABLE_COLUMNS, float("nan"))
     row.update(
@@ -482,20 +494,25 @@ def synthetic_cohort(
     sd_stride: float = 1.5,
     sides: tuple[str, ...] = ("left", "right"),
     activity: str = "walk",
+    sessions: int = 1,
     seed: int = 0,
 ) -> pd.DataFrame:
     """A stride table of a simulated pre/post cohort with known truth: value = mean + subject effect (SD
     ``sd_subject``, shared by both conditions and sides) + visit effect (SD ``sd_visit``, per subject, condition
     and side: re-mounting, day) + (post only) ``change`` + a subject's own response deviation (SD
     ``sd_response``) + stride noise (SD ``sd_stride``). ``n_strides``: per visit and side, or a (low, high)
-    range drawn per visit. One session per subject and condition, named ``<subject>/<condition>``."""
+    range drawn per visit. ``sessions`` per subject and condition (each its own visit), named
+    ``<subject>/<condition>`` (one) or ``<subject>/<condition>-<k>``."""
     rng = np.random.default_rng(seed)
-    blocks = []
+    cols: dict[str, list] = {
+        k: [] for k in ("subject", "condition", "session", "side", "stride", metric)
+    }
     for i in range(n_subjects):
         subject = f"c{i + 1:03d}"
         base = mean + rng.normal(0.0, sd_subject)
         response = change + rng.normal(0.0, sd_response)
-        for condition in ("pre", "post"):
+        for condition, k in ((c, k) for c in ("pre", "post") for k in range(sessions)):
+            session = f"{subject}/{condition}" + (f"-{k + 1}" if sessions > 1 else "")
             for side in sides:
                 n = (
                     int(rng.integers(n_strides[0], n_strides[1] + 1))
@@ -505,18 +522,16 @@ def synthetic_cohort(
                 level = (
                     base + rng.normal(0.0, sd_visit) + (response if condition == "post" else 0.0)
                 )
-                blocks.append(
-                    pd.DataFrame(
-                        {
-                            "subject": subject,
-                            "condition": condition,
-                            "session": f"{subject}/{condition}",
-                            "side": side,
-                            "stride": np.arange(n),
-                            "activity": activity,
-                            metric: level + rng.normal(0.0, sd_stride, n),
-                            "quality": "ok",
-                        }
-                    )
-                )
-    return pd.concat(blocks, ignore_index=True)
+                for name, value in (
+                    ("subject", subject),
+                    ("condition", condition),
+                    ("session", session),
+                    ("side", side),
+                ):
+                    cols[name].append(np.full(n, value, dtype=object))
+                cols["stride"].append(np.arange(n))
+                cols[metric].append(level + rng.normal(0.0, sd_stride, n))
+    df = pd.DataFrame({k: np.concatenate(v) for k, v in cols.items()})
+    df.insert(5, "activity", activity)
+    df["quality"] = "ok"
+    return df

@@ -99,7 +99,7 @@ def changes_figure(cmp, activity: str, metric: str) -> Figure | None:
         ax.axhline(0.0, color="black", lw=0.8)
         if np.isfinite(r["ci_low"]):
             ax.axhspan(
-                r["ci_low"], r["ci_high"], color="black", alpha=0.12, label="group mean, 95% CI"
+                r["ci_low"], r["ci_high"], color="#56B4E9", alpha=0.3, label="group mean, 95% CI"
             )
             ax.axhline(r["diff"], color="black", lw=1.6)
         share = r["share_beyond_mdc"]
