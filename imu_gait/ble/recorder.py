@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import deque
@@ -341,7 +342,10 @@ class Recorder:
         if s.drop_time is not None:
             s.reconnects += 1
         self._set(s, "streaming", f"{s.name} ({family.NAME}), MTU {client.mtu_size}")
+        if s.placement not in self.store.meta["sensors"]:
+            self.store.parts_dir(s.placement).mkdir(exist_ok=True)
         self._update_sensor_meta(s)
+        self._meta_dirty = True
 
     async def _handshake(self, s: SensorState, client: BleakClient, timeout: float = 5.0) -> None:
         """Run the family's start dialogue: writes, reads, and waiting for replies on the notify characteristics."""
@@ -458,29 +462,40 @@ class Recorder:
         while True:
             await asyncio.sleep(FLUSH_PERIOD_S)
             try:
-                self._decode_all()
-                await asyncio.to_thread(self._flush_all)
+                await self._checkpoint()
             except Exception:  # the recorder must keep recording; the raw log has everything anyway
                 log.exception("background decode/flush failed")
 
-    def _flush_all(self) -> None:
-        for s in self.sensors.values():
-            s.raw.flush()
+    async def _checkpoint(self) -> None:
+        """Decode what arrived (event loop thread), then write it and fsync everything (worker thread)."""
+        parts = self._decode_all()
+        meta = None
         if self._meta_dirty:
             self._meta_dirty = False
             for s in self.sensors.values():
                 if s.placement in self.store.meta["sensors"]:
                     self._update_sensor_meta(s)
-            self.store.write_metadata()
+            meta = json.loads(
+                json.dumps(self.store.meta)
+            )  # a snapshot: the loop keeps changing the original
+        await asyncio.to_thread(self._write_checkpoint, parts, meta)
 
-    def _decode_all(self) -> None:
+    def _write_checkpoint(self, parts: list[tuple[str, dict]], meta: dict | None) -> None:
+        for s in self.sensors.values():
+            s.raw.flush()
+        # metadata first: a listed sensor always has its parts folder (perhaps empty), so the session opens
+        if meta is not None:
+            self.store.write_metadata(meta)
+        for placement, columns in parts:
+            self.store.write_part(placement, columns)
+
+    def _decode_all(self) -> list[tuple[str, dict]]:
+        parts = []
         for s in self.sensors.values():
             columns = self._decode(s)
             if columns is not None:
-                self.store.write_part(s.placement, columns)
-                if s.placement not in self.store.meta["sensors"]:
-                    self._update_sensor_meta(s)
-                    self._meta_dirty = True
+                parts.append((s.placement, columns))
+        return parts
 
     def _decode(self, s: SensorState) -> dict[str, np.ndarray] | None:
         """Decode the inbox of one sensor into part columns (provisional session times)."""
@@ -586,7 +601,7 @@ class Recorder:
     def _finalize(self) -> None:
         """Decode what is left, fit every clock on the whole recording, write one Parquet file per sensor."""
         with contextlib.suppress(Exception):
-            self._decode_all()
+            self._write_checkpoint(self._decode_all(), None)
         for s in self.sensors.values():
             s.raw.close()
             parts = self.store.parts_dir(s.placement)

@@ -83,8 +83,9 @@ class SessionStore:
     def parts_dir(self, placement: str) -> Path:
         return self.folder / f"{placement}{PARTS_SUFFIX}"
 
-    def write_metadata(self) -> None:
-        write_json_atomic(self.meta, self.folder / "session.json")
+    def write_metadata(self, snapshot: dict[str, Any] | None = None) -> None:
+        """Write session.json (atomically) from ``snapshot``, or from the current metadata."""
+        write_json_atomic(self.meta if snapshot is None else snapshot, self.folder / "session.json")
 
     def set_sensor(self, placement: str, info: dict[str, Any]) -> None:
         self.meta["sensors"][placement] = info
