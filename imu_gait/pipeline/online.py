@@ -215,10 +215,13 @@ class OnlineAnalyzer:
 
     @property
     def curves(self) -> pd.DataFrame:
-        """Every emitted stride's curves (curves.csv long format)."""
+        """Every emitted stride's curves (curves.csv long format), sorted by side, stride, variable, pct."""
         if not self.curve_blocks:
             return pd.DataFrame(columns=list(CURVE_COLUMNS))
-        return pd.concat(self.curve_blocks, ignore_index=True)
+        df = pd.concat(self.curve_blocks, ignore_index=True)
+        return df.sort_values(
+            ["side", "stride", "variable", "pct"], kind="stable", ignore_index=True
+        )
 
     def status(self) -> dict[str, dict[str, Any]]:
         """Per placement: samples, last sample time, gaps and clipped samples seen, ``lost`` (no data for 1 s
@@ -308,9 +311,10 @@ class OnlineAnalyzer:
             if foot.alignment is None:
                 if self._calibration_ready(foot, p, final):
                     self._calibrate(foot, p)
-            if foot.alignment is not None and (final or self._worth_running(foot, p)):
-                foot.last_full = p
-                out.extend(self._run_window(foot, p, final))
+            if foot.alignment is not None:
+                if final or self._worth_running(foot, p):
+                    foot.last_full = p
+                    out.extend(self._run_window(foot, p, final))
                 if not final:
                     foot.buf.trim_before(p - self.window_s)
             if final:

@@ -1,0 +1,152 @@
+"""Online analysis and replay give the strides of offline analysis (issue 8): walking, stairs and running."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imu_gait.pipeline.analysis import analyze
+from imu_gait.pipeline.online import OnlineAnalyzer
+from imu_gait.replay import analyzer_for, replay, sample_arrivals
+from imu_gait.simulate import SimConfig, save, simulate
+
+FEET = ["left_foot", "right_foot"]
+TIMES = ["ic", "fc", "end", "stride_time", "stance_time", "swing_time"]
+LENGTHS = ["stride_length", "elevation_change"]
+ANGLES = ["eversion_ic", "eversion_peak", "eversion_excursion"]
+
+SCENARIOS = {
+    "walk": lambda: SimConfig.walk(strides=20, placements=tuple(FEET)),
+    "stairs": lambda: SimConfig.stairs(flights=1, placements=tuple(FEET)),
+    "run": lambda: SimConfig.run(strides=20, placements=tuple(FEET)),
+}
+
+
+@pytest.fixture(scope="module", params=list(SCENARIOS))
+def scenario(request):
+    session = simulate(SCENARIOS[request.param](), seed=3).session
+    return request.param, session, analyze(session).strides
+
+
+def _by_side(df: pd.DataFrame, side: str) -> pd.DataFrame:
+    return df[df["side"] == side].sort_values("ic").reset_index(drop=True)
+
+
+def test_replay_at_max_speed_gives_the_strides_of_analyze(scenario) -> None:
+    name, session, offline = scenario
+    analyzer = analyzer_for(session)
+    emitted = []
+    replay(session, analyzer, source="samples", on_update=emitted.append)
+    online = analyzer.strides
+    assert len(emitted) == len(online)
+    assert len(offline) >= 16, f"{name}: the scenario should have strides to compare"
+    for side in ("left", "right"):
+        a, b = _by_side(offline, side), _by_side(online, side)
+        assert len(a) == len(b), f"{name} {side}: {len(a)} offline vs {len(b)} online strides"
+        assert list(a["activity"]) == list(b["activity"])
+        assert np.max(np.abs(a[TIMES] - b[TIMES]).to_numpy()) <= 0.005
+        assert np.max(np.abs(a[LENGTHS] - b[LENGTHS]).to_numpy()) <= 0.01
+        d = np.abs(a[ANGLES] - b[ANGLES])
+        assert d["eversion_peak"].max() <= 0.5
+        # the sensor-to-foot alignment comes from the first 20 s online and from the whole session offline;
+        # on stairs (the calibration period holds the way up, the session also the way down) the angle at
+        # contact, where the foot pitches most, differs by up to about 0.8 deg
+        limit = 1.0 if name == "stairs" else 0.5
+        assert d[["eversion_ic", "eversion_excursion"]].to_numpy().max() <= limit
+    # every stride's eversion curve came with it (101 points)
+    curves = analyzer.curves
+    assert len(curves) == 101 * len(online)
+    assert set(curves["variable"]) == {"eversion"}
+
+
+def test_result_does_not_depend_on_how_samples_are_cut_into_blocks(scenario) -> None:
+    _, session, _ = scenario
+    small = analyzer_for(session)
+    for a in sample_arrivals(session, block_s=0.01):
+        small.feed(a.placement, a.t, a.acc, a.gyr)
+    small.finish()
+    big = analyzer_for(session)
+    for a in sample_arrivals(session, block_s=0.7):
+        big.feed(a.placement, a.t, a.acc, a.gyr)
+    big.finish()
+    pd.testing.assert_frame_equal(small.strides, big.strides)
+    pd.testing.assert_frame_equal(small.curves, big.curves)
+
+
+def test_strides_are_emitted_while_walking_not_at_the_end() -> None:
+    session = simulate(SCENARIOS["walk"](), seed=5).session
+    analyzer = analyzer_for(session)
+    emitted_at = []
+    for a in sample_arrivals(session):
+        for u in analyzer.feed(a.placement, a.t, a.acc, a.gyr):
+            emitted_at.append((u.row["end"], a.t_arrival))
+    analyzer.finish()
+    assert len(emitted_at) >= 0.8 * len(analyzer.strides)
+    delays = np.array([arr - end for end, arr in emitted_at])
+    after_calibration = delays[np.array([end for end, _ in emitted_at]) > analyzer.warmup_s + 3]
+    # a stride is final once the mid-stance after the next stride is fixed (it needs the mid-swing after it):
+    # about two strides after its end IC
+    assert after_calibration.size >= 5
+    assert np.median(after_calibration) < 3.0
+    assert after_calibration.min() > 0
+
+
+def test_memory_is_bounded_by_the_window() -> None:
+    session = simulate(SCENARIOS["walk"](), seed=5).session
+    analyzer = OnlineAnalyzer(session.sensors, static=session.calibration["static"], window_s=8.0)
+    spans = []
+    for a in sample_arrivals(session):
+        analyzer.feed(a.placement, a.t, a.acc, a.gyr)
+        for foot in analyzer.feet.values():
+            if foot.alignment is not None and foot.buf.t.size:
+                spans.append(foot.buf.t[-1] - foot.buf.t[0])
+    assert spans and max(spans) <= 8.0 + 0.2
+
+
+def test_replay_command_writes_the_strides_of_analyze(tmp_path: Path) -> None:
+    result = simulate(SCENARIOS["walk"](), seed=7)
+    folder = save(result, tmp_path / "walk")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "imu_gait", "replay", str(folder), "--speed", "max", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "replayed from samples: 40 strides" in proc.stdout
+    strides = pd.read_csv(out / "strides.csv")
+    curves = pd.read_csv(out / "curves.csv")
+    offline = analyze(result.session).strides
+    assert len(strides) == len(offline)
+    assert list(strides.columns) == list(offline.columns)
+    assert set(curves["pct"]) == set(np.linspace(0, 100, 101))
+    # one line per stride in non-interactive output
+    assert proc.stdout.count(" ic ") == len(strides)
+
+
+def test_replay_command_rejects_a_bad_speed(tmp_path: Path) -> None:
+    folder = save(
+        simulate(SimConfig.walk(strides=3, placements=tuple(FEET)), seed=1), tmp_path / "s"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "imu_gait", "replay", str(folder), "--speed", "fast"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "--speed 'fast'" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "imu_gait", "replay", str(folder), "--source", "raw"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "no raw frame log" in proc.stderr
