@@ -254,7 +254,8 @@ def test_truth_tables_follow_the_contracts(walk):
     per = c.groupby(["side", "stride", "variable"]).pct
     assert (per.count() == 101).all() and (per.min() == 0).all() and (per.max() == 100).all()
     flex = c[c.variable == "knee_flexion"].groupby(["side", "stride"]).value.max()
-    assert (flex > 45).all() and (flex < 75).all()  # swing knee flexion
+    steady = flex.drop(index=[0, 7], level="stride")  # not the first and the stopping stride
+    assert (steady > 50).all() and (steady < 72).all()  # swing knee flexion
     e = walk.events
     assert ((e.ic < e.mid_stance) & (e.mid_stance < e.fc) & (e.fc < e.end)).all()
 

@@ -79,6 +79,22 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
+def _swing_pitch(a: float, b: float, start: np.ndarray, end: np.ndarray) -> QuinticHermite:
+    """Foot pitch in a swing from toe-off (time a, [value, rate, acceleration] ``start``) to contact (b, ``end``):
+    the push-off rotation stops soon after toe-off (a minimum 8 deg below the toe-off angle, or the toe-off angle
+    itself when the foot leaves the ground rotating toe up), then one smooth rotation to the contact angle."""
+    D = b - a
+    if start[1] >= 0.0 or D < 0.15:
+        return QuinticHermite(np.array([a, b]), np.stack([start[:, None], end[:, None]]))
+    t_min = a + min(0.12 * D, max(0.02, -16.0 / start[1]))
+    p_min = start[0] - 8.0 if t_min - a > 0.02 else start[0]
+    rest = b - t_min
+    mid = np.array([p_min, 0.0, 2.0 * (end[0] - p_min) / rest**2])
+    return QuinticHermite(
+        np.array([a, t_min, b]), np.stack([start[:, None], mid[:, None], end[:, None]])
+    )
+
+
 class FootTrack:
     """One foot's pose at any time: contacts (exact rigid rockers about ground-fixed points) joined by C2 swings."""
 
@@ -161,6 +177,7 @@ class FootTrack:
             # heading, pitch and eversion follow one quintic from toe-off to contact; the vias shape the path of
             # the ankle (kept where the via put it, whatever the foot's pitch there)
             direct = QuinticHermite(np.array([a, b]), np.stack([start.T, end.T]))
+            pitch = _swing_pitch(a, b, start[4], end[4])
             for via in contacts[j].vias:
                 tv = via[0]
                 val = np.array(via[1:7], dtype=float)
@@ -177,6 +194,7 @@ class FootTrack:
                 ]
                 val[:3] = ankle - Rn @ self.ankle
                 val[3:] = qd[1, 3:]
+                val[4] = pitch(np.array([tv]))[0, 0]
                 # quadratic through (start, via, end) gives the via's slope and curvature of the path
                 y0, y2 = start[:, 0], end[:, 0]
                 s01 = (val - y0) / (tv - a)
@@ -186,6 +204,9 @@ class FootTrack:
                 d2 = 2.0 * c2
                 d1[3:] = (qd[2, 3:] - qd[0, 3:]) / (2 * h)
                 d2[3:] = (qd[2, 3:] - 2 * qd[1, 3:] + qd[0, 3:]) / (h * h)
+                pq = pitch(np.array([tv - h, tv, tv + h]))[:, 0]
+                d1[4] = (pq[2] - pq[0]) / (2 * h)
+                d2[4] = (pq[2] - 2 * pq[1] + pq[0]) / (h * h)
                 pts.append((tv, np.stack([val, d1, d2], axis=1)))
             pts.append((b, end))
             for x, y in pts:

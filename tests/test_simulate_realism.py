@@ -1,0 +1,78 @@
+"""Simulated level walking at 1.3 m/s looks like the real walk in ../shared/data/gaitmap (a lateral shoe IMU):
+peak sagittal angular rates, acceleration peaks at initial contact, stance and swing durations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imu_gait.simulate import SimConfig, simulate
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gaitmap"
+FS = 204.8  # Hz of the real recording
+TOLERANCE = 0.15  # the simulated median may lie this fraction outside the real range
+
+
+def stride_metrics(t, acc, gyr_ml, ic, tc_before, tc_after) -> pd.DataFrame:
+    """Per stride: stance and swing (s), peak push-off and swing angular rates about the mediolateral axis (deg/s,
+    positive = toe down), peak acceleration norm around initial contact (m/s^2)."""
+    rows = []
+    for i, a, b in zip(ic, tc_before, tc_after, strict=True):
+        rows.append(
+            {
+                "stance": b - i,
+                "swing": i - a,
+                "push_off_rate": gyr_ml[(t >= a - 0.2) & (t <= i)].max(),
+                "swing_rate": -gyr_ml[(t >= a) & (t <= i)].min(),
+                "acc_at_ic": np.linalg.norm(acc[(t >= i - 0.03) & (t <= i + 0.08)], axis=1).max(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def real() -> pd.DataFrame:
+    imu = pd.read_csv(DATA / "imu_sample.csv", header=[0, 1], index_col=0)
+    events = pd.read_csv(DATA / "stride_events_sample.csv")
+    parts = []
+    for foot in ("left", "right"):
+        e = events[events.foot == foot].sort_values("ic")
+        s = imu[f"{foot}_sensor"]
+        t = np.arange(len(s)) / FS
+        ic, tc = e.ic.to_numpy() / FS, e.tc.to_numpy() / FS  # tc: the toe-off before ic
+        ic, before, after = ic[:-1], tc[:-1], tc[1:]
+        steady = (after - ic > 0.4) & (after - ic < 1.2) & (ic - before < 0.6)  # not the turn
+        acc = s[["acc_x", "acc_y", "acc_z"]].to_numpy()
+        parts.append(
+            stride_metrics(t, acc, s["gyr_y"].to_numpy(), ic[steady], before[steady], after[steady])
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def sim() -> pd.DataFrame:
+    # sensors on the lateral side of the shoes, axes aligned like the real data (x forward, y left, z up)
+    sites = {"left_foot": "lateral", "right_foot": "lateral"}
+    config = SimConfig.walk(strides=15, speed=1.3, rate_hz=FS, mounting="aligned", sites=sites)
+    config = config.with_(placements=("left_foot", "right_foot"))
+    r = simulate(config, seed=4)
+    parts = []
+    for foot in ("left", "right"):
+        st = r.strides[r.strides.side == foot]
+        d = r.session.data[f"{foot}_foot"]
+        ic, fc = st.end.to_numpy()[:-1], st.fc.to_numpy()
+        parts.append(stride_metrics(d.t, d.acc, d.gyr[:, 1], ic, fc[:-1], fc[1:]))
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.mark.parametrize("metric", ["stance", "swing", "push_off_rate", "swing_rate", "acc_at_ic"])
+def test_simulated_walk_falls_in_the_real_ranges(real, sim, metric):
+    lo, hi = real[metric].quantile(0.05), real[metric].quantile(0.95)
+    assert len(real) > 30 and lo > 0
+    median = sim[metric].median()
+    assert (1 - TOLERANCE) * lo <= median <= (1 + TOLERANCE) * hi, (metric, median, lo, hi)
+    # and the simulation varies from stride to stride, but less than across the real range
+    assert 0 < sim[metric].std() < (hi - lo) + 0.1 * abs(hi)
