@@ -79,7 +79,7 @@ def shoe_statistic(
 
 
 def find_midswings(
-    gyr_ml: np.ndarray, rate_hz: float, min_height_dps: float = 60.0, min_interval_s: float = 0.3
+    gyr_ml: np.ndarray, rate_hz: float, min_height_dps: float = 60.0, min_interval_s: float = 0.4
 ) -> np.ndarray:
     """Candidate mid-swing samples: negative peaks of the (low-passed) mediolateral rate.
 
@@ -157,12 +157,12 @@ def _impact_onset(impact: np.ndarray, swing_end: float, midswing: int, rate_hz: 
     """Time (fractional sample) of the foot-strike impact after mid-swing, or NaN without a clear one.
 
     A heel strike comes at the end of the swing's toe-up rotation (``swing_end``): the first impact from 30 ms
-    before to 100 ms after it. Without one, a forefoot contact (stair descent, forefoot running) comes while the
+    before to 200 ms after it (a foot that levels out slowly lands late in that window). Without one, a forefoot contact (stair descent, forefoot running) comes while the
     heel is still lowering: the last impact between mid-swing and that window. An impact must raise
     :func:`impact_signal` to at least 5x its median from mid-swing to the end of the window.
     """
     a = max(int(swing_end - 0.03 * rate_hz), midswing + 1)
-    hi = min(int(swing_end + 0.1 * rate_hz) + 1, impact.size - 1)
+    hi = min(int(swing_end + 0.2 * rate_hz) + 1, impact.size - 1)
     if hi - midswing < 5:
         return float("nan")
     base = float(np.median(impact[midswing + 1 : hi]))
