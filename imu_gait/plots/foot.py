@@ -100,7 +100,7 @@ def stride_parameters_figure(strides: pd.DataFrame) -> Figure | None:
                 v = strides.loc[(strides["side"] == side) & (strides["activity"] == act), col]
                 v = pd.to_numeric(v, errors="coerce").dropna().to_numpy()
                 if v.size:
-                    jitter = (np.random.default_rng(x).random(v.size) - 0.5) * 0.35
+                    jitter = (np.random.default_rng(len(ticks)).random(v.size) - 0.5) * 0.35
                     ax.scatter(x + jitter, v, s=9, color=SIDE_COLOURS[side], alpha=0.6, lw=0)
                     ax.hlines(np.median(v), x - 0.3, x + 0.3, color="black", lw=2)
                 ticks.append(x)
