@@ -495,7 +495,7 @@ def analyze_knee(
 
 
 AXIS_LOWPASS_HZ = 5.0
-ANGLE_LOWPASS_HZ = 6.0
+ANGLE_LOWPASS_HZ = 12.0
 
 
 def _lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
@@ -544,8 +544,9 @@ def _calibrate_side(
     al = align_knee(th.R, sh.R, g_t, g_s, up_t, up_s, j_t, j_s, moving, rate, heading_window_s)
     frames[f"{side}_shank"] = al.C_shank
     ang = knee_angles_aligned(th.R, sh.R, al, side)
-    # ab/adduction and rotation low-passed (6 Hz zero-phase, as usual for marker kinematics): strap wobble and
-    # impact ringing would bias the per-stride valgus peaks upwards; flexion keeps its full bandwidth
+    # ab/adduction and rotation low-passed (12 Hz zero-phase): impact ringing and strap wobble would bias the
+    # per-stride valgus peaks upwards; lower cut-offs flatten the short stance peaks of running
+    # (flexion keeps its full bandwidth)
     ang[:, 1:] = _lowpass(ang[:, 1:], rate, ANGLE_LOWPASS_HZ)
     delta = np.degrees(al.delta)
     if static.any():
@@ -615,14 +616,14 @@ def _pelvis(
         return {}
     up = _up(o, static)
     try:
-        C, diag = pelvis_frame(o.t, o.R, o.acc, up, strides)
+        C, diag = pelvis_frame(o.t, o.R, o.acc, o.gyr, up, strides)
     except ValueError as exc:
         quality["warnings"].append(f"pelvis: {exc}")
         return {}
     drop = pelvic_drop_series(o.R @ C, static)
     rate = 1.0 / float(o.t[1] - o.t[0])
     drop = {side: _lowpass(d, rate, ANGLE_LOWPASS_HZ) for side, d in drop.items()}
-    quality["pelvis"] = {k: round(v, 3) for k, v in diag.items()}
+    quality["pelvis"] = {k: round(v, 3) if isinstance(v, float) else v for k, v in diag.items()}
     if diag["sign_corr"] < 0.2:
         quality["warnings"].append("pelvis: left/right direction of the sensor uncertain")
     out = {side: pd.DataFrame({"t": o.t, "pelvic_drop": drop[side]}) for side in ("left", "right")}
