@@ -1,0 +1,106 @@
+"""Online analysis at real time: latency from a stride's end to its metrics, and CPU use (issue 8).
+
+A simulated walk with 6 sensors (feet, shanks, thighs) at 200 Hz is replayed at real speed (``--speed 1``)
+through the online analyzer, in the decoded-samples path (20 ms blocks). Printed per emitted stride:
+
+- processing latency: wall time from the arrival of the sample that completed the stride (the analyzer's
+  processing time) to the stride's metrics being available;
+- end-IC latency: wall time from the stride's end (its end IC) to its metrics, which includes the event
+  detector's look-ahead (the mid-stance after the next stride and the mid-swing after that);
+- CPU: process CPU time / wall time over the replay (1.0 = one core).
+
+Also prints the max-speed throughput and the agreement with offline analysis.
+
+Usage: .venv/bin/python benchmarks/bench_online.py [--strides N] [--speed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from imu_gait.pipeline.analysis import analyze
+from imu_gait.replay import analyzer_for, replay
+from imu_gait.simulate import SimConfig, simulate
+
+SIX = ("left_foot", "right_foot", "left_shank", "right_shank", "left_thigh", "right_thigh")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--strides", type=int, default=30)
+    ap.add_argument("--speed", type=float, default=1.0)
+    args = ap.parse_args()
+    session = simulate(
+        SimConfig.walk(strides=args.strides, placements=SIX, rate_hz=200.0), seed=11
+    ).session
+    dur = max(d.t[-1] for d in session.data.values())
+    print(
+        f"session: {len(session.data)} sensors at 200 Hz, {dur:.1f} s, replay speed {args.speed:g}"
+    )
+
+    start = {}
+
+    def clock() -> float:
+        now = time.monotonic()
+        start.setdefault("wall", now)
+        return now
+
+    rows = []
+
+    def on_update(u) -> None:
+        rows.append((time.monotonic(), u.data_t, u.row["end"]))
+
+    analyzer = analyzer_for(session)
+    first_t = min(d.t[0] for d in session.data.values())
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    replay(session, analyzer, source="samples", speed=args.speed, clock=clock, on_update=on_update)
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    # the replay's wall clock maps session time s to start["wall"] + (s - first arrival) / speed
+    first_arrival = first_t + 0.02
+    live = [
+        (w, d, e) for w, d, e in rows if d < dur - 0.5
+    ]  # strides emitted while streaming, not at the end
+    proc = np.array([w - (start["wall"] + (d - first_arrival) / args.speed) for w, d, _ in live])
+    end_ic = np.array([w - (start["wall"] + (e - first_arrival) / args.speed) for w, _, e in live])
+
+    def dist(x: np.ndarray) -> str:
+        return f"median {np.median(x):.3f} s, p95 {np.percentile(x, 95):.3f} s, max {x.max():.3f} s (n={x.size})"
+
+    print(f"strides emitted: {len(rows)} ({len(live)} while streaming)")
+    print(f"processing latency (completing sample -> metrics): {dist(proc)}  [target <= 0.3 s]")
+    print(f"end-IC latency (stride end -> metrics, incl. look-ahead): {dist(end_ic)}")
+    print(f"CPU: {cpu:.2f} s over {wall:.1f} s wall = {cpu / wall:.2f} of one core")
+
+    t0 = time.perf_counter()
+    fast = analyzer_for(session)
+    replay(session, fast, source="samples")
+    t_fast = time.perf_counter() - t0
+    print(f"max speed: {dur:.1f} s of 6 sensors in {t_fast:.2f} s ({dur / t_fast:.0f}x real time)")
+
+    off = analyze(session).strides
+    on = fast.strides
+    for side in ("left", "right"):
+        a = off[off.side == side].sort_values("ic").reset_index(drop=True)
+        b = on[on.side == side].sort_values("ic").reset_index(drop=True)
+        if len(a) != len(b):
+            print(f"{side}: {len(a)} offline vs {len(b)} online strides")
+            continue
+        dt = np.abs(a[["ic", "fc", "end"]] - b[["ic", "fc", "end"]]).to_numpy().max()
+        dl = np.abs(
+            a[["stride_length", "elevation_change"]] - b[["stride_length", "elevation_change"]]
+        )
+        da = np.abs(
+            a[["eversion_ic", "eversion_peak", "eversion_excursion"]]
+            - b[["eversion_ic", "eversion_peak", "eversion_excursion"]]
+        )
+        print(
+            f"{side}: {len(a)} strides; max |diff| events {1e3 * dt:.3f} ms, lengths "
+            f"{100 * dl.to_numpy().max():.3f} cm, eversion angles {da.to_numpy().max():.3f} deg"
+        )
+
+
+if __name__ == "__main__":
+    main()
