@@ -172,9 +172,7 @@ def simulate(config: SimConfig, seed: int = 0) -> SimResult:
         keep = drop_mask(t_true.size, config.noise.drop_rate, rng)
         t_dev = t_true * (1.0 + drift)
         seq = np.arange(t_true.size)
-        data[placement] = ImuData(
-            t_dev[keep], acc[keep], gyr[keep], seq=seq[keep], t_device=t_dev[keep]
-        )
+        data[placement] = ImuData(t_dev[keep], acc[keep], gyr[keep], seq=seq[keep])
         err.update({"clock_drift_ppm": drift * 1e6, "dropped_samples": int((~keep).sum())})
         errors[placement] = err
         sensors[placement] = SensorInfo(
