@@ -61,7 +61,8 @@ def test_raw_log_decodes_to_the_recorded_samples(recorded: Path) -> None:
         np.testing.assert_array_equal(acc, session.data[p].acc)
         arrival = np.array([a.t_arrival for a in got[p]])
         assert np.all(np.diff(arrival) >= 0)
-        assert all(a.t_arrival >= a.t[-1] - 1e-3 for a in got[p])  # never before the samples were measured
+        # a block never arrives before its samples were measured
+        assert all(a.t_arrival >= a.t[-1] - 1e-3 for a in got[p])
 
 
 def test_replay_from_raw_log_and_from_samples_is_identical(recorded: Path) -> None:
