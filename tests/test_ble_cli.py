@@ -74,7 +74,8 @@ class Emulator:
         deadline = time.monotonic() + 30
         while len(self.sensors) < 2 and time.monotonic() < deadline:
             try:
-                self.sensors.append(lines.get(timeout=1.0).split())
+                fields = lines.get(timeout=1.0).split()  # the name (middle) may contain spaces
+                self.sensors.append([fields[0], " ".join(fields[1:-2]), fields[-2], fields[-1]])
             except queue.Empty:
                 if self.proc.poll() is not None:
                     break

@@ -306,7 +306,8 @@ class Recorder:
             )
         s.family, s.name, s.address = family, adv.local_name or device.name or "", device.address
         if s.config is None:
-            s.config = family.choose_config(self.rate_hz) if self.rate_hz else family.DEFAULT_CONFIG
+            rate = self.rate_hz or family.DEFAULT_CONFIG.rate_hz
+            s.config = family.choose_config(rate, device_name=s.name)
             s.decoder = family.Decoder(s.config)
         self._set(s, "connecting", f"{s.name} ({family.NAME})")
         s.disconnected.clear()
@@ -527,6 +528,12 @@ class Recorder:
                 xs.append(float(ref[-1]))
                 ys.append(t_arr)
                 rows.append((t_arr, segment, ref, b))
+            # decoders that hold samples back (pairing two streams) may say how new the data they got is
+            newest = getattr(s.decoder, "newest_t_device", None)
+            if newest is not None and blocks and blocks[0].t_device is not None:
+                xs, ys = s.fit_points.setdefault(segment, ([], []))
+                xs.append(float(newest))
+                ys.append(t_arr)
         if not rows:
             return None
         return self._columns(s, rows)

@@ -97,17 +97,22 @@ async def _serve(args: argparse.Namespace) -> int:
     from imu_gait.ble.transport import parse_hci_spec
     from imu_gait.emulator.peripheral import Knobs
     from imu_gait.emulator.server import SensorServer
-    from imu_gait.emulator.source import default_session
+    from imu_gait.emulator.source import DEMO_SESSION, default_session, synthetic_session
     from imu_gait.errors import UsageError
     from imu_gait.session import check_placement, load_session
 
     host, port = parse_hci_spec(args.hci, "tcp-server")
     if not 0.0 <= args.loss < 1.0:
         raise UsageError("--loss must be in [0, 1)")
-    session = load_session(args.source) if args.source else default_session()
+    wanted = [check_placement(p.strip()) for p in (args.placements or "").split(",") if p.strip()]
+    if args.source:
+        session = load_session(args.source)
+    elif wanted and not (DEMO_SESSION / "session.json").is_file():
+        session = synthetic_session(tuple(wanted))
+    else:
+        session = default_session()
     placements = session.placements
-    if args.placements:
-        wanted = [check_placement(p.strip()) for p in args.placements.split(",") if p.strip()]
+    if wanted:
         missing = [p for p in wanted if p not in session.data]
         if missing:
             raise UsageError(

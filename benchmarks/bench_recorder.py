@@ -1,0 +1,205 @@
+"""End-to-end recorder benchmark on emulated sensors through bleak and a real BLE stack (Bumble).
+
+Part 1 (truth): 6 virtual sensors of mixed families in this process, 200 Hz requested, 30 ms connection-interval
+bursts with 2 ms jitter, 0.5 % notification loss, device clocks spread over -100..+100 ppm, the left-foot link
+dropped at 30 s; the recorder runs for --seconds (default 60). Prints per sensor: samples sent / lost on air /
+received / missing (sent, not lost, not in the session), losses the decoder counted vs the truth, the time-sync
+error against the emulator's clock truth, and the reconnect time.
+
+Part 2 (CPU): the same sensors served by `imu-gait emulate` in a separate process over HCI/TCP, the recorder in
+this process for --cpu-seconds; prints the recorder's CPU time per sensor (share of one core).
+
+Run: .venv/bin/python benchmarks/bench_recorder.py [--seconds 60] [--cpu-seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import firmware_protocols  # noqa: E402
+from imu_gait.ble.recorder import Recorder, SensorSpec  # noqa: E402
+from imu_gait.emulator.bleak_backend import bumble_backends, close_central  # noqa: E402
+from imu_gait.emulator.peripheral import Knobs  # noqa: E402
+from imu_gait.emulator.server import SensorServer  # noqa: E402
+from imu_gait.emulator.source import synthetic_imu  # noqa: E402
+from imu_gait.session import load_session  # noqa: E402
+
+SENSORS = {  # placement -> family (mixed; Thingy:52 left out to keep six)
+    "left_foot": "diy",
+    "right_foot": "movesense",
+    "left_shank": "polar",
+    "right_shank": "dot",
+    "left_thigh": "witmotion",
+    "right_thigh": "metawear",
+}
+RATE_HZ = 200.0
+DROP_AT_S = 30.0
+
+
+def knobs(seconds: float) -> dict[str, Knobs]:
+    n = len(SENSORS)
+    out = {}
+    for i, p in enumerate(SENSORS):
+        out[p] = Knobs(
+            interval_ms=30.0,
+            jitter_ms=2.0,
+            loss=0.005,
+            drift_ppm=-100.0 + 200.0 * i / (n - 1),
+            offset_s=100.0 * i,
+            drop_at_s=min(DROP_AT_S, seconds / 2) if p == "left_foot" else None,
+            drop_silence_s=0.5,
+            seed=10 + i,
+        )
+    return out
+
+
+async def truth_run(seconds: float, out: Path) -> None:
+    server = SensorServer(
+        {p: synthetic_imu(p, 30.0) for p in SENSORS},
+        {p: firmware_protocols.FAMILIES[f] for p, f in SENSORS.items()},
+        knobs(seconds),
+    )
+    sensors = await server.start()
+    rec = Recorder(
+        [SensorSpec(p, s.name) for p, s in sensors.items()],
+        str(out),
+        rate_hz=RATE_HZ,
+        backends=bumble_backends(server.link),
+    )
+    loop = asyncio.get_running_loop()
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    stop_true = loop.time() + seconds
+    await rec.run(seconds)
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    await server.close()
+    await close_central(server.link)
+    session = load_session(out)
+    meta = json.loads((out / "session.json").read_text())
+    print(f"\nPart 1: {len(SENSORS)} sensors, {seconds:g} s, emulator + recorder in one process")
+    print(
+        f"  process CPU {cpu:.1f} s over {wall:.1f} s wall = {100 * cpu / wall:.0f}% of one core (both sides)"
+    )
+    head = f"  {'placement':12s} {'family':10s} {'rate':>6s} {'sent':>6s} {'lost':>5s} {'recv':>6s} {'missing':>7s}"
+    print(head + f" {'dec.lost':>8s} {'sync err ms (med, p5..p95)':>27s} {'reconnect s':>11s}")
+    medians = {}
+    for p, sensor in sensors.items():
+        truth = sensor.truth
+        data = session.data.get(p)
+        info = meta["sensors"].get(p, {})
+        recv = 0 if data is None else len(data)
+        # without device time: sent, not lost, not received (includes samples still in flight at the stop)
+        missing = truth.samples_sent - truth.samples_lost - recv
+        sync = "n/a (no device clock)"
+        if data is not None and data.t_device is not None and recv:
+            sent = truth.delivered_device_times(until=stop_true - 0.3)
+            missing = int(np.setdiff1d(np.round(sent, 6), np.round(data.t_device, 6)).size)
+            err = data.t - (np.asarray(sensor.clock.true(data.t_device)) - rec.t0)
+            medians[p] = float(np.median(err))
+            sync = f"{1e3 * np.median(err):6.2f} ({1e3 * np.percentile(err, 5):5.2f}..{1e3 * np.percentile(err, 95):5.2f})"
+        dec_lost = f"{info.get('lost_samples', 0)}/{truth.samples_lost}"
+        reconnect = ",".join(f"{x:.2f}" for x in info.get("reconnect_s", [])) or "-"
+        rate = info.get("rate_hz", 0.0)
+        print(
+            f"  {p:12s} {SENSORS[p]:10s} {rate:6.0f} {truth.samples_sent:6d} {truth.samples_lost:5d} {recv:6d} "
+            f"{missing:7d} {dec_lost:>8s} {sync:>27s} {reconnect:>11s}"
+        )
+    if medians:
+        spread = 1e3 * (max(medians.values()) - min(medians.values()))
+        print(
+            f"  time-sync agreement between sensors with device clocks (max - min of median errors): {spread:.2f} ms"
+        )
+    gaps = {p: info["gaps"] for p, info in meta["sensors"].items() if info.get("gaps")}
+    print(f"  gaps marked: {gaps}")
+    print(
+        "  dec.lost = samples the decoder counted as lost / samples really lost (0 where the family cannot tell)"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def cpu_run(seconds: float, out: Path) -> None:
+    port = free_port()
+    families = ",".join(SENSORS)
+    emu = subprocess.Popen(
+        [sys.executable, "-m", "imu_gait", "emulate", "--hci", f"tcp-server:127.0.0.1:{port}", "--family", "mixed",
+         "--placements", families, "--loss", "0.005", "--drift-ppm", "100", "--duration", str(seconds + 60)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        names = {}
+        while len(names) < len(SENSORS):
+            line = emu.stdout.readline()
+            if not line:
+                raise RuntimeError("emulator exited")
+            fields = line.split()  # PLACEMENT NAME ADDRESS FAMILY; a name may contain spaces
+            placement, name = fields[0], " ".join(fields[1:-2])
+            names[placement] = name
+        rec = Recorder(
+            [SensorSpec(p, n) for p, n in names.items()],
+            str(out),
+            rate_hz=RATE_HZ,
+            backends=bumble_backends(f"tcp-client:127.0.0.1:{port}"),
+        )
+        # measure only while streaming: start the clock when every sensor delivers
+        task = asyncio.create_task(rec.run(seconds + 30))
+        while not all(s.samples > 0 for s in rec.sensors.values()):
+            await asyncio.sleep(0.1)
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        n0 = sum(s.notifications for s in rec.sensors.values())
+        await asyncio.sleep(seconds)
+        cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        notes = sum(s.notifications for s in rec.sensors.values()) - n0
+        samples = sum(s.samples for s in rec.sensors.values())
+        rec.stop()
+        await task
+        await close_central(f"tcp-client:127.0.0.1:{port}")
+    finally:
+        emu.terminate()
+        emu.wait(10)
+    per_sensor = 100 * cpu / wall / len(SENSORS)
+    print(
+        f"\nPart 2: recorder alone (emulator in another process over HCI/TCP), {seconds:g} s streaming"
+    )
+    print(
+        f"  recorder CPU {cpu:.2f} s over {wall:.1f} s = {100 * cpu / wall:.1f}% of one core for {len(SENSORS)} sensors"
+    )
+    print(
+        f"  = {per_sensor:.1f}% of one core per sensor at ~200 Hz; {1e6 * cpu / max(notes, 1):.0f} us per notification"
+    )
+    print(f"  ({notes} notifications, {samples} samples decoded in the whole run)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--cpu-seconds", type=float, default=20.0)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_recorder_"))
+    try:
+        asyncio.run(truth_run(args.seconds, tmp / "truth"))
+        if args.cpu_seconds > 0:
+            asyncio.run(cpu_run(args.cpu_seconds, tmp / "cpu"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
