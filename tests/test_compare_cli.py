@@ -85,3 +85,14 @@ def test_compare_cli_errors_are_one_line(tmp_path):
         "eversion_peak",
     )
     assert r.returncode == 2 and "METRIC=SD" in r.stderr
+    r = _run(
+        "--pre",
+        str(tmp_path / "a"),
+        "--post",
+        str(tmp_path / "a"),
+        "-o",
+        str(tmp_path / "o"),
+        "--between-session-sd",
+        "eversion=1",
+    )
+    assert r.returncode == 2 and "unknown metric 'eversion'" in r.stderr

@@ -11,14 +11,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pre",
         nargs="+",
-        required=True,
+        required=False,
         metavar="DIR",
         help="analysis output folders or session folders recorded before",
     )
     p.add_argument(
         "--post",
         nargs="+",
-        required=True,
+        required=False,
         metavar="DIR",
         help="analysis output folders or session folders recorded after",
     )
@@ -35,11 +35,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--no-pdf", action="store_true", help="skip report.pdf")
     p.add_argument("--title", default="Gait comparison", help="report title")
+    # group statistics over an `imu-gait batch` output (imu_gait/commands/compare_cohort.py)
+    from imu_gait.commands.compare_cohort import add_cohort_arguments
+
+    add_cohort_arguments(p)
 
 
 def _parse_sd(items: list[str]) -> dict[str, float]:
+    from imu_gait.compare.metrics import METRICS, SQUAT_METRICS
     from imu_gait.errors import UsageError
 
+    known = list(dict.fromkeys([*METRICS, *SQUAT_METRICS]))
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -49,7 +55,12 @@ def _parse_sd(items: list[str]) -> dict[str, float]:
             sd = float("nan")
         if not sep or not name or not sd >= 0:
             raise UsageError(f"--between-session-sd expects METRIC=SD with SD >= 0, got {item!r}")
-        out[name.strip()] = sd
+        name = name.strip()
+        if name not in known:
+            raise UsageError(
+                f"--between-session-sd: unknown metric {name!r}; one of {', '.join(known)}"
+            )
+        out[name] = sd
     return out
 
 
@@ -64,6 +75,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n_boot < 100:
         raise UsageError("--n-boot must be at least 100")
+    if args.cohort:  # group statistics over an `imu-gait batch` output
+        from imu_gait.commands.compare_cohort import run_cohort
+
+        return run_cohort(args, _parse_sd(args.between_session_sd))
+    if not args.pre or not args.post:
+        raise UsageError("compare needs --pre and --post (or --cohort OUT)")
     settings = CompareSettings(
         n_boot=args.n_boot, seed=args.seed, between_session_sd=_parse_sd(args.between_session_sd)
     )
