@@ -86,3 +86,18 @@ def test_simulated_result_does_not_depend_on_mounting() -> None:
         "pelvic_drop_peak",
     ]
     assert np.nanmax(np.abs(a[cols].to_numpy() - b[cols].to_numpy())) < 0.1
+
+
+def test_shank_events_find_every_simulated_stride() -> None:
+    legs = ("left_thigh", "left_shank", "right_thigh", "right_shank")
+    sim = simulate(SimConfig.walk(strides=12, rate_hz=100.0, placements=legs), seed=11)
+    res = analyze_knee(sim.session, None)
+    assert res.quality["strides_source"] == "shank"
+    for side in ("left", "right"):
+        found = res.strides[res.strides["side"] == side]
+        truth = sim.strides[sim.strides["side"] == side]
+        for r in truth.itertuples():
+            k = int(np.argmin(np.abs(found["ic"].to_numpy() - r.ic)))
+            assert abs(found["ic"].iloc[k] - r.ic) < 0.1
+            assert abs(found["fc"].iloc[k] - r.fc) < 0.1
+    assert res.stride_columns["knee_abduction_peak"].notna().sum() >= 20

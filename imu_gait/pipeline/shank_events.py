@@ -55,7 +55,11 @@ def shank_events(
         lo = max(0, p - int(0.45 * period * rate))
         seg = fine[lo:p]
         if seg.size > 2:
-            fc[k] = t[lo + int(np.argmin(seg))]
+            # the negative minimum nearest before mid-swing (push-off), not an earlier stance dip
+            mins, _ = find_peaks(-seg, prominence=10.0)
+            mins = mins[seg[mins] < 0]
+            last = mins[-1] if mins.size else int(np.argmin(seg))
+            fc[k] = t[lo + last]
     return t[peaks], ic, fc
 
 
