@@ -100,7 +100,9 @@ _METHODS = [
         "sessions, a Welch t in which sessions are the units, with the same variance and degrees of freedom "
         "as the confidence interval: strides of one session share its day-to-day error, and testing them as "
         "independent would inflate false positives. Strides within a session are not fully independent "
-        "either, so stride-level p values are somewhat optimistic; the verdict also requires the MDC.",
+        "either, so stride-level p values are somewhat optimistic; the verdict also requires the MDC, and the "
+        "data-quality section warns when consecutive strides of a primary outcome are clearly correlated "
+        "(lag-1 autocorrelation above 0.3; lag1_autocorr in comparison.csv).",
     ),
     (
         "Curves: statistical parametric mapping",

@@ -176,6 +176,18 @@ def test_between_session_sd_given_raises_the_mdc():
     assert wide.verdict == VERDICT_NOISE  # 3 deg < MDC ~5.6 deg
 
 
+def test_serially_correlated_strides_are_flagged():
+    pre = synthetic_analysis(61, n_strides=40, name="a", sides=("left",))
+    post = synthetic_analysis(62, n_strides=40, name="b", sides=("left",))
+    assert not any("correlated" in w for w in compare(pre, post).warnings)
+    rng = np.random.default_rng(3)
+    drift = np.cumsum(rng.normal(0, 0.8, 40))  # a slow wander of the excursion over the walk
+    post.strides["eversion_excursion"] = 6.0 + drift
+    c = compare(pre, post)
+    assert _row(c, "left", "walk", "eversion_excursion").lag1_autocorr > 0.3
+    assert any("correlated" in w and "eversion excursion" in w for w in c.warnings)
+
+
 def test_symmetry_table():
     pre = synthetic_analysis(41, n_strides=40, name="a")
     post = synthetic_analysis(42, n_strides=40, name="b", shift={"eversion_excursion": 0.0})

@@ -178,6 +178,18 @@ def test_verdict_logic():
     assert stats.verdict(2, 4, 3, 1.0, 10, 10) == changed
 
 
+def test_lag1_autocorrelation():
+    rng = np.random.default_rng(9)
+    iid = [rng.normal(0, 1, 200)]
+    ar = np.zeros(200)
+    e = rng.normal(0, 1, 200)
+    for i in range(1, 200):
+        ar[i] = 0.6 * ar[i - 1] + e[i]
+    assert abs(stats.mean_lag1_autocorr(iid)) < 4 / math.sqrt(200)  # 4 SE of r1 under independence
+    assert stats.mean_lag1_autocorr([ar]) == pytest.approx(0.6, abs=0.12)
+    assert math.isnan(stats.mean_lag1_autocorr([np.arange(5.0)]))
+
+
 def test_symmetry_index_and_signed_alternative():
     assert stats.symmetry_index(1.1, 0.9) == pytest.approx(20.0)
     assert stats.symmetry_index(0.9, 1.1) == pytest.approx(-20.0)

@@ -25,7 +25,8 @@ from imu_gait.compare.metrics import (
 from imu_gait.compare.spm import SpmResult, spm_ttest2
 
 N_NODES = 101
-SESSION_LEVEL_MIN = 3  # sessions per condition from which tests run on session means
+SESSION_LEVEL_MIN = 3  # sessions per condition from which SPM runs on session means
+SERIAL_CORR_WARN = 0.3  # lag-1 autocorrelation of strides above which the report warns
 
 
 @dataclass
@@ -127,6 +128,8 @@ def _long_values(inputs: list[AnalysisInput], condition: str) -> pd.DataFrame:
         s = inp.strides
         if len(s) and {"side", "activity"} <= set(s.columns):
             s = s[_ok_rows(s) & s["activity"].isin(GAIT_ACTIVITIES) & s["side"].isin(SIDES)]
+            if "ic" in s.columns:  # time order within each side, for the serial-correlation check
+                s = s.sort_values(["side", "ic"], kind="stable")
             cols = [c for c in METRICS if c in s.columns]
             if cols:
                 m = s.melt(id_vars=["side", "activity"], value_vars=cols, var_name="metric")
@@ -266,6 +269,7 @@ def _scalar_row(
         "sem_post": sem_post,
         "mdc95": mdc,
         "mdc95_stride": stats.mdc95(sd_w),
+        "lag1_autocorr": stats.mean_lag1_autocorr(g_pre + g_post),
         "verdict": v,
         "direction": _direction(diff, v, info.aim),
     }
@@ -479,6 +483,17 @@ def _warnings(
             "one session per condition: the detectable change covers stride-to-stride variation "
             "only, not day-to-day differences in sensor placement or calibration pose"
         )
+    if len(table) and "lag1_autocorr" in table.columns:
+        corr = table[(table["role"] == "primary") & (table["lag1_autocorr"] > SERIAL_CORR_WARN)]
+        if len(corr):
+            listed = ", ".join(
+                f"{r.label.lower()} {r.side} (r1 = {r.lag1_autocorr:.2f})"
+                for r in corr.itertuples()
+            )
+            out.append(
+                "consecutive strides are correlated, so the intervals and tests (which treat strides as "
+                f"independent) are too optimistic for: {listed}"
+            )
     if len(table):
         few = table[table["verdict"].isin([stats.VERDICT_TOO_FEW, stats.VERDICT_TOO_FEW_REPS])]
         groups = few.drop_duplicates(["activity", "side"])

@@ -308,6 +308,19 @@ def verdict(
     return VERDICT_CHANGED if (excludes_zero and beyond_mdc) else VERDICT_NOISE
 
 
+def mean_lag1_autocorr(groups: list[np.ndarray], min_n: int = 15) -> float:
+    """Lag-1 autocorrelation of consecutive strides, averaged over sessions with >= ``min_n`` strides (NaN if
+    none). Resampling and tests assume independent strides; a clearly positive value means they are
+    optimistic (the effective number of strides is smaller, about n (1 - r1) / (1 + r1) for AR(1))."""
+    rs = []
+    for g in groups:
+        x = _clean(g)
+        if x.size >= min_n and np.ptp(x) > 0:
+            d = x - x.mean()
+            rs.append(float(np.dot(d[:-1], d[1:]) / np.dot(d, d)))
+    return float(np.mean(rs)) if rs else float("nan")
+
+
 def symmetry_index(left: float, right: float) -> float:
     """SI = 2 (L - R) / (L + R) * 100 in % (Robinson et al. 1987); NaN when L and R differ in sign or sum to ~0.
 
