@@ -465,7 +465,7 @@ def _gait_style(act: Activity) -> dict:
             "push": 0.5,
             "via": 0.28,
             "thigh": 18.0,
-            "swing_knee": 54.0,
+            "swing_knee": 66.0,
             "plantar": 5.0,
             # knee bend wish bumps: (start, end) as fractions of stance, peak position, amplitude (deg)
             "knee": [(-0.1, 0.6, 0.3, 14.0), (0.55, 1.3, 0.62, 25.0)],

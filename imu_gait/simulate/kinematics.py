@@ -79,20 +79,50 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
-def _swing_pitch(a: float, b: float, start: np.ndarray, end: np.ndarray) -> QuinticHermite:
-    """Foot pitch in a swing from toe-off (time a, [value, rate, acceleration] ``start``) to contact (b, ``end``):
-    the push-off rotation stops soon after toe-off (a minimum 8 deg below the toe-off angle, or the toe-off angle
-    itself when the foot leaves the ground rotating toe up), then one smooth rotation to the contact angle."""
-    D = b - a
-    if start[1] >= 0.0 or D < 0.15:
-        return QuinticHermite(np.array([a, b]), np.stack([start[:, None], end[:, None]]))
-    t_min = a + min(0.12 * D, max(0.02, -16.0 / start[1]))
-    p_min = start[0] - 8.0 if t_min - a > 0.02 else start[0]
-    rest = b - t_min
-    mid = np.array([p_min, 0.0, 2.0 * (end[0] - p_min) / rest**2])
-    return QuinticHermite(
-        np.array([a, t_min, b]), np.stack([start[:, None], mid[:, None], end[:, None]])
+def _hermite_rows(
+    a: np.ndarray, b: np.ndarray, y0: np.ndarray, y1: np.ndarray, t: np.ndarray
+) -> np.ndarray:
+    """Row-wise quintic Hermite: row i runs from (a[i], y0[i]) to (b[i], y1[i]), y as (k, 3, m) [value, 1st,
+    2nd derivative]; evaluated at t[i] -> (k, m)."""
+    h = (b - a)[:, None]
+    s = ((t - a) / (b - a))[:, None]
+    s3 = s**3
+    b0 = 1 - s3 * (10 - 15 * s + 6 * s * s)
+    b5 = 1 - b0
+    b1 = (s - s3 * (6 - 8 * s + 3 * s * s)) * h
+    b4 = (-s3 * (4 - 7 * s + 3 * s * s)) * h
+    b2 = 0.5 * s * s * (1 - s) ** 3 * h * h
+    b3 = 0.5 * s3 * (1 - s) ** 2 * h * h
+    return (
+        b0 * y0[:, 0]
+        + b1 * y0[:, 1]
+        + b2 * y0[:, 2]
+        + b3 * y1[:, 2]
+        + b4 * y1[:, 1]
+        + b5 * y1[:, 0]
     )
+
+
+def _swing_pitch(a, b, start, end, t) -> np.ndarray:
+    """Foot pitch (deg) at times t of swings from toe-off (times a, [value, rate, acceleration] ``start`` (k, 3))
+    to contact (b, ``end``): the push-off rotation stops soon after toe-off (a minimum 8 deg below the toe-off
+    angle), then one smooth rotation to the contact angle; a foot leaving the ground rotating toe up rotates
+    straight to the contact angle."""
+    D = b - a
+    simple = (start[:, 1] >= 0.0) | (D < 0.15)
+    rate = np.where(simple, -1.0, start[:, 1])
+    t_min = a + np.minimum(0.12 * D, np.maximum(0.02, -16.0 / rate))
+    p_min = np.where(t_min - a > 0.02, start[:, 0] - 8.0, start[:, 0])
+    mid = np.column_stack(
+        [p_min, np.zeros_like(p_min), 2.0 * (end[:, 0] - p_min) / (b - t_min) ** 2]
+    )
+    first = t < t_min
+    out = np.where(
+        first,
+        _hermite_rows(a, t_min, start[:, :, None], mid[:, :, None], t)[:, 0],
+        _hermite_rows(t_min, b, mid[:, :, None], end[:, :, None], t)[:, 0],
+    )
+    return np.where(simple, _hermite_rows(a, b, start[:, :, None], end[:, :, None], t)[:, 0], out)
 
 
 class FootTrack:
@@ -165,60 +195,69 @@ class FootTrack:
         return np.stack([q[1], d1, d2], axis=2)
 
     def _build_swings(self, contacts: list) -> None:
+        """C2 swings: heading, pitch and eversion follow smooth profiles from toe-off to contact; the vias shape
+        the path of the ankle (kept where the via put it, whatever the foot's pitch there)."""
         js = np.array([j for j in range(len(contacts) - 1) if np.isfinite(self.t_fc[j])], dtype=int)
-        starts = self._stance_derivs(js, self.t_fc[js]) if js.size else None
-        ends = self._stance_derivs(js + 1, self.t_ic[js + 1]) if js.size else None
+        if js.size == 0:
+            self.swing_knots, self.swing = np.empty(0), None
+            return
+        a_all, b_all = self.t_fc[js], self.t_ic[js + 1]
+        starts = self._stance_derivs(js, a_all)  # (k, 6, 3)
+        ends = self._stance_derivs(js + 1, b_all)
+        # every moving via at once
+        vias = [
+            (n, v) for n, j in enumerate(js) for v in contacts[j].vias if not (len(v) > 7 and v[7])
+        ]
+        via_y: dict[tuple[int, float], np.ndarray] = {}
+        if vias:
+            n = np.array([v[0] for v in vias])
+            tv = np.array([v[1][0] for v in vias])
+            val = np.array([v[1][1:7] for v in vias], dtype=float)
+            a, b = a_all[n], b_all[n]
+            y0, y1 = (
+                np.transpose(starts[n], (0, 2, 1)),
+                np.transpose(ends[n], (0, 2, 1)),
+            )  # (k, 3, 6)
+            h = 1e-4
+            q = [_hermite_rows(a, b, y0, y1, tv + dt) for dt in (-h, 0.0, h)]
+            p = [_swing_pitch(a, b, starts[n, 4], ends[n, 4], tv + dt) for dt in (-h, 0.0, h)]
+            for i in range(3):
+                q[i][:, 4] = p[i]
+            ankle = (
+                val[:, :3]
+                + rot_zyx(val[:, 3], -np.radians(val[:, 4]), np.zeros(len(n))) @ self.ankle
+            )
+            Rn = rot_zyx(q[1][:, 3], -np.radians(q[1][:, 4]), np.radians(self.k * q[1][:, 5]))
+            val[:, :3] = ankle - Rn @ self.ankle
+            val[:, 3:] = q[1][:, 3:]
+            # quadratic through (start, via, end) gives the via's slope and curvature of the path
+            s01 = (val - y0[:, 0]) / (tv - a)[:, None]
+            s12 = (y1[:, 0] - val) / (b - tv)[:, None]
+            c2 = (s12 - s01) / (b - a)[:, None]
+            d1 = s01 + c2 * (tv - a)[:, None]
+            d2 = 2.0 * c2
+            d1[:, 3:] = (q[2][:, 3:] - q[0][:, 3:]) / (2 * h)
+            d2[:, 3:] = (q[2][:, 3:] - 2 * q[1][:, 3:] + q[0][:, 3:]) / (h * h)
+            for i, (ni, v) in enumerate(vias):
+                via_y[(ni, v[0])] = np.stack([val[i], d1[i], d2[i]], axis=1)
         xs: list[float] = []
         ys: list[np.ndarray] = []  # (6, 3) each
-        for n, j in enumerate(js):
-            a, b = self.t_fc[j], self.t_ic[j + 1]
-            start, end = starts[n], ends[n]
-            pts = [(a, start)]
-            # heading, pitch and eversion follow one quintic from toe-off to contact; the vias shape the path of
-            # the ankle (kept where the via put it, whatever the foot's pitch there)
-            direct = QuinticHermite(np.array([a, b]), np.stack([start.T, end.T]))
-            pitch = _swing_pitch(a, b, start[4], end[4])
-            for via in contacts[j].vias:
-                tv = via[0]
-                val = np.array(via[1:7], dtype=float)
-                if len(via) > 7 and via[7]:  # held still
-                    pts.append((tv, np.stack([val, np.zeros(6), np.zeros(6)], axis=1)))
-                    continue
-                h = 1e-4
-                qd = direct(np.array([tv - h, tv, tv + h]))
-                ankle = (
-                    val[:3] + rot_zyx(val[3:4], -np.radians(val[4:5]), np.zeros(1))[0] @ self.ankle
-                )
-                Rn = rot_zyx(qd[1:2, 3], -np.radians(qd[1:2, 4]), np.radians(self.k * qd[1:2, 5]))[
-                    0
-                ]
-                val[:3] = ankle - Rn @ self.ankle
-                val[3:] = qd[1, 3:]
-                val[4] = pitch(np.array([tv]))[0, 0]
-                # quadratic through (start, via, end) gives the via's slope and curvature of the path
-                y0, y2 = start[:, 0], end[:, 0]
-                s01 = (val - y0) / (tv - a)
-                s12 = (y2 - val) / (b - tv)
-                c2 = (s12 - s01) / (b - a)
-                d1 = s01 + c2 * (tv - a)
-                d2 = 2.0 * c2
-                d1[3:] = (qd[2, 3:] - qd[0, 3:]) / (2 * h)
-                d2[3:] = (qd[2, 3:] - 2 * qd[1, 3:] + qd[0, 3:]) / (h * h)
-                pq = pitch(np.array([tv - h, tv, tv + h]))[:, 0]
-                d1[4] = (pq[2] - pq[0]) / (2 * h)
-                d2[4] = (pq[2] - 2 * pq[1] + pq[0]) / (h * h)
-                pts.append((tv, np.stack([val, d1, d2], axis=1)))
-            pts.append((b, end))
-            for x, y in pts:
-                xs.append(x)
-                ys.append(y)
+        for ni, j in enumerate(js):
+            xs.append(a_all[ni])
+            ys.append(starts[ni])
+            for v in contacts[j].vias:
+                xs.append(v[0])
+                if len(v) > 7 and v[7]:  # held still
+                    ys.append(
+                        np.stack([np.array(v[1:7], dtype=float), np.zeros(6), np.zeros(6)], axis=1)
+                    )
+                else:
+                    ys.append(via_y[(ni, v[0])])
+            xs.append(b_all[ni])
+            ys.append(ends[ni])
         self.swing_knots = np.array(xs)
         # (m, 3 derivatives, 6 coordinates)
-        self.swing = (
-            QuinticHermite(self.swing_knots, np.transpose(np.array(ys), (0, 2, 1)))
-            if len(xs) >= 2
-            else None
-        )
+        self.swing = QuinticHermite(self.swing_knots, np.transpose(np.array(ys), (0, 2, 1)))
 
     # -- evaluation --------------------------------------------------------------------------------------------
     def evaluate(

@@ -47,6 +47,7 @@ SQUAT_COLUMNS = [
     "knee_abduction_peak",
     "knee_frontal_excursion",
 ]
+CHUNK = 100_000  # time points evaluated at once
 N_FINE = 101  # samples per stance for peaks and velocities (the curve grid: every 1% of stance)
 
 
@@ -67,18 +68,22 @@ def standing_reference(model: Model, calibration: tuple[float, float]) -> dict[s
 def angle_series(model: Model, t: np.ndarray, side: str, ref: dict) -> dict[str, np.ndarray]:
     """Truth angles (deg, relative to standing) of one side at times t: eversion, knee flexion / abduction /
     internal rotation, pelvic drop with this side in stance."""
-    poses = model.evaluate(t, segments=(f"{side}_thigh", f"{side}_shank", f"{side}_foot"))
-    knee = (
-        knee_angles(poses[f"{side}_thigh"][0], poses[f"{side}_shank"][0], side)
-        - ref[f"knee_{side}"]
-    )
-    return {
-        "eversion": foot_eversion(poses[f"{side}_foot"][0], side) - ref[f"eversion_{side}"],
-        "knee_flexion": knee[:, 0],
-        "knee_abduction": knee[:, 1],
-        "knee_rotation": knee[:, 2],
-        "pelvic_drop": pelvic_drop(poses["pelvis"][0], side) - ref[f"drop_{side}"],
-    }
+    names = ("eversion", "knee_flexion", "knee_abduction", "knee_rotation", "pelvic_drop")
+    out = {k: np.empty(t.size) for k in names}
+    for i0 in range(0, t.size, CHUNK):  # bounded memory for long sessions
+        tc = t[i0 : i0 + CHUNK]
+        sl = slice(i0, i0 + tc.size)
+        poses = model.evaluate(tc, segments=(f"{side}_thigh", f"{side}_shank", f"{side}_foot"))
+        knee = (
+            knee_angles(poses[f"{side}_thigh"][0], poses[f"{side}_shank"][0], side)
+            - ref[f"knee_{side}"]
+        )
+        out["eversion"][sl] = (
+            foot_eversion(poses[f"{side}_foot"][0], side) - ref[f"eversion_{side}"]
+        )
+        out["knee_flexion"][sl], out["knee_abduction"][sl], out["knee_rotation"][sl] = knee.T
+        out["pelvic_drop"][sl] = pelvic_drop(poses["pelvis"][0], side) - ref[f"drop_{side}"]
+    return out
 
 
 def stride_truth(
