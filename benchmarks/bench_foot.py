@@ -1,6 +1,6 @@
 """Foot pipeline benchmark: accuracy on the real gaitmap walk and on simulated sessions, and speed/memory.
 
-Run: .venv/bin/python benchmarks/bench_foot.py [--quick] [--no-hour]
+Run: .venv/bin/python benchmarks/bench_foot.py [--quick] [--no-sim] [--no-hour]
 
 Prints every accuracy figure of issue 5 (stride F1, IC/FC errors, stride length, elevation, activity, eversion
 curve RMSE / excursion / peak velocity errors) and the speed figures (real walk in-process after warm-up; a
@@ -38,7 +38,9 @@ def real_walk() -> None:
         ev = res.extra["events"][f"{side}_foot"]
         st = res.extra["events"][f"{side}_foot_stances"]
         f1, tp, fp, fn = stride_f1(
-            borders[borders["foot"] == side], ev["toe_off"].to_numpy() * RATE, st["ic"].to_numpy() * RATE
+            borders[borders["foot"] == side],
+            ev["toe_off"].to_numpy() * RATE,
+            st["ic"].to_numpy() * RATE,
         )
         s = res.strides[res.strides["side"] == side]
         ref = mocap[mocap["foot"] == side]
@@ -67,12 +69,16 @@ def real_walk() -> None:
         if len(r.strides) != len(res.strides):
             worst["n"] += 1
             continue
-        worst["ic_ms"] = max(worst["ic_ms"], np.abs(r.strides["ic"] - res.strides["ic"]).max() * 1000)
+        worst["ic_ms"] = max(
+            worst["ic_ms"], np.abs(r.strides["ic"] - res.strides["ic"]).max() * 1000
+        )
         worst["exc_deg"] = max(
-            worst["exc_deg"], np.abs(r.strides["eversion_excursion"] - res.strides["eversion_excursion"]).max()
+            worst["exc_deg"],
+            np.abs(r.strides["eversion_excursion"] - res.strides["eversion_excursion"]).max(),
         )
         worst["len_cm"] = max(
-            worst["len_cm"], np.abs(r.strides["stride_length"] - res.strides["stride_length"]).max() * 100
+            worst["len_cm"],
+            np.abs(r.strides["stride_length"] - res.strides["stride_length"]).max() * 100,
         )
     print(
         f"8 random mountings (one upside down): stride count changed in {worst['n']}; max change "
@@ -100,7 +106,14 @@ def hour_session() -> None:
     t = np.arange(n) / rate
     src_t = np.arange(next(iter(walk.values()))[0].shape[0]) / RATE
     data, sensors = {}, {}
-    placements = ["left_foot", "right_foot", "left_shank", "right_shank", "left_thigh", "right_thigh"]
+    placements = [
+        "left_foot",
+        "right_foot",
+        "left_shank",
+        "right_shank",
+        "left_thigh",
+        "right_thigh",
+    ]
     for i, placement in enumerate(placements):
         acc, gyr = walk["left" if placement.startswith("left") else "right"]
         # the real walk repeated (resampled to 200 Hz), each sensor in its own random mounting
@@ -126,13 +139,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--no-hour", action="store_true", help="skip the 1-hour session")
     p.add_argument("--quick", action="store_true", help="fewer simulated sessions")
+    p.add_argument("--no-sim", action="store_true", help="skip the simulated sessions")
     args = p.parse_args()
     real_walk()
-    try:
-        from bench_foot_sim import simulated  # noqa: PLC0415
-    except ImportError:
-        simulated = None
-    if simulated is not None:
+    if not args.no_sim:
+        from bench_foot_sim import simulated
+
         simulated(quick=args.quick)
     if not args.no_hour:
         hour_session()

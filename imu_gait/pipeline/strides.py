@@ -132,9 +132,8 @@ def _impact_onsets(impact: np.ndarray, lo: int, hi: int, base: float) -> np.ndar
     """Onsets (fractional samples) of impacts in [lo, hi) whose peak exceeds 5x ``base``.
 
     An impact is a run of at least two consecutive samples reaching a quarter of the window's peak and 3x
-    ``base`` (a single-sample spike is not one); its onset is the start of its rising flank (walking back while
-    the signal keeps falling and stays above 2x ``base``), plus half a sample because a second difference
-    reacts one sample early.
+    ``base`` (a single-sample spike is not one); its onset is the first of them plus half a sample, because a
+    second difference reacts one sample early.
     """
     if hi - lo < 2:
         return np.empty(0)
@@ -146,10 +145,7 @@ def _impact_onsets(impact: np.ndarray, lo: int, hi: int, base: float) -> np.ndar
     both = above[:-1] & above[1:]
     out = []
     for i in np.flatnonzero(both & ~np.concatenate([[False], both[:-1]])):
-        j = lo + int(i)
-        while j - 1 >= lo and 2.0 * base <= impact[j - 1] < impact[j]:
-            j -= 1
-        out.append(j + 0.5)
+        out.append(lo + int(i) + 0.5)
     return np.asarray(out)
 
 
@@ -214,10 +210,14 @@ def detect_foot_events(
             continue
         if impact is not None:
             onset = _impact_onset(impact, ic, m, rate_hz)
-            # a rotation that ends just before the shock was stopped by the ground: the heel touched down when
-            # the toe-up rotation ended, and the shock reached the sensor once heel pad and sole were compressed
-            if np.isfinite(onset) and not 0.0 <= onset - ic <= HEEL_COMPRESSION_S * rate_hz:
-                ic = onset
+            if np.isfinite(onset):
+                if 0.0 <= onset - ic <= HEEL_COMPRESSION_S * rate_hz:
+                    # a rotation that ends just before the shock was stopped by the ground: contact lies between
+                    # the end of the rotation (heel touches) and the shock at the sensor (heel pad and sole
+                    # compressed); marker-based and impact-based references differ by this delay, take the middle
+                    ic = 0.5 * (ic + onset)
+                else:
+                    ic = onset
         i0 = int(np.ceil(ic))
         if nxt is not None and nxt - m <= max_gap * 2:
             # mid-stance: the stillest sample before the next swing; toe-off: the push-off peak after it

@@ -1,0 +1,85 @@
+"""Accuracy of the foot pipeline on simulated sessions (imported by bench_foot.py; runnable on its own).
+
+Random mounting on both feet, default sensor noise (white noise, bias, bias walk, scale errors, quantisation),
+rates 100-400 Hz, several seeds per condition, plus a clipped-sensor condition and a mixed clinic session.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from imu_gait.pipeline.analysis import analyze
+from imu_gait.pipeline.evaluation import match_strides
+from imu_gait.simulate import SimConfig, simulate
+
+FEET = ("left_foot", "right_foot")
+
+
+def _evaluate(config: SimConfig, seeds: list[int]) -> tuple[pd.DataFrame, int, int, int]:
+    pairs, tp, fp, fn = [], 0, 0, 0
+    for seed in seeds:
+        sim = simulate(config.with_(placements=FEET), seed=seed)
+        res = analyze(sim.session)
+        ev = match_strides(res.strides, sim.strides, 0.15, res.curves, sim.curves)
+        pairs.append(ev.pairs)
+        tp, fp, fn = tp + ev.tp, fp + ev.fp, fn + ev.fn
+    return pd.concat(pairs, ignore_index=True), tp, fp, fn
+
+
+def _line(label: str, p: pd.DataFrame, tp: int, fp: int, fn: int) -> str:
+    def err(c: str) -> np.ndarray:
+        return (p[f"{c}_det"] - p[f"{c}_ref"]).to_numpy(dtype=float)
+
+    rel_len = err("stride_length") / p["stride_length_ref"].to_numpy(dtype=float)
+    rel_vel = err("eversion_velocity_peak") / p["eversion_velocity_peak_ref"].to_numpy(dtype=float)
+    f1 = 2 * tp / max(2 * tp + fp + fn, 1)
+    stairs = p["activity_ref"].isin(["stairs_up", "stairs_down"]).to_numpy()
+    elev = np.abs(err("elevation_change"))
+    elev_txt = (
+        f"elev |err| on stairs median {np.median(elev[stairs]) * 100:.1f} cm, "
+        f"95% {np.quantile(elev[stairs], 0.95) * 100:.1f} cm; "
+        if stairs.any()
+        else ""
+    )
+    return (
+        f"{label:28s} F1 {f1:.3f} ({tp}/{fp}/{fn}); IC |err| median {np.median(np.abs(err('ic'))) * 1000:.1f} ms "
+        f"(bias {np.median(err('ic')) * 1000:+.1f}); FC |err| median {np.median(np.abs(err('fc'))) * 1000:.1f} ms "
+        f"(bias {np.median(err('fc')) * 1000:+.1f}); stride length |err| median {np.median(np.abs(rel_len)) * 100:.2f}% "
+        f"(bias {np.median(rel_len) * 100:+.2f}%); {elev_txt}activity {np.mean(p['activity_det'] == p['activity_ref']) * 100:.1f}%; "
+        f"eversion curve RMSE median {np.nanmedian(p['curve_rmse']):.2f} deg (90% {np.nanquantile(p['curve_rmse'], 0.9):.2f}); "
+        f"excursion |err| median {np.median(np.abs(err('eversion_excursion'))):.2f} deg; "
+        f"peak velocity |err| median {np.median(np.abs(rel_vel)) * 100:.1f}%"
+    )
+
+
+def simulated(quick: bool = False) -> None:
+    print(
+        "== simulated sessions (random mounting on both feet, noise, bias, scale, quantisation) =="
+    )
+    seeds = [1, 2] if quick else [1, 2, 3, 4]
+    rates = [100.0, 200.0] if quick else [100.0, 200.0, 400.0]
+    t0 = time.perf_counter()
+    conditions = []
+    for rate in rates:
+        conditions += [
+            (f"walk {rate:.0f} Hz", SimConfig.walk(strides=20, rate_hz=rate)),
+            (f"stairs {rate:.0f} Hz", SimConfig.stairs(flights=1, rate_hz=rate)),
+            (f"run rearfoot {rate:.0f} Hz", SimConfig.run(strides=20, rate_hz=rate)),
+        ]
+    conditions += [
+        ("run forefoot 200 Hz", SimConfig.run(strides=20, rate_hz=200.0, strike="forefoot")),
+        ("walk clipped 8 g/500 dps", SimConfig.walk(strides=20, rate_hz=200.0, acc_range_g=8.0, gyr_range_dps=500.0)),
+        ("mixed clinic visit 200 Hz", SimConfig.mixed(rate_hz=200.0)),
+    ]  # fmt: skip
+    for label, cfg in conditions:
+        p, tp, fp, fn = _evaluate(cfg.with_(mounting="random"), seeds)
+        print(_line(label, p, tp, fp, fn))
+    print(f"(simulated part took {time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    simulated(quick="--quick" in sys.argv)
