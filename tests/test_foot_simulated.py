@@ -91,3 +91,17 @@ def test_clipped_sensor_still_segments_and_flags(walk):
     _, res, ev = run(cfg, seed=11)
     assert ev.f1 >= 0.97
     assert res.strides["quality"].str.contains("saturated").mean() > 0.5
+
+
+def test_swapped_sides_are_reported(walk):
+    """Sensors on the wrong shoes walk 'toe-in' on every stride: the analysis says so."""
+    sim, res, _ = walk
+    assert not any("swapped" in w for w in res.quality["warnings"])
+    sess = sim.session
+    swapped = type(sess)(
+        data={"left_foot": sess.data["right_foot"], "right_foot": sess.data["left_foot"]},
+        sensors={"left_foot": sess.sensors["right_foot"], "right_foot": sess.sensors["left_foot"]},
+        calibration=sess.calibration,
+    )
+    warnings = analyze(swapped).quality["warnings"]
+    assert sum("swapped" in w for w in warnings) == 2
