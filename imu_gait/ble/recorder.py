@@ -261,7 +261,10 @@ class Recorder:
 
     def _set(self, s: SensorState, state: str, message: str = "") -> None:
         s.state, s.message = state, message
-        s.raw.write(self.now(), EVENT_UUID, f"{state} {message}".strip().encode(), KIND_EVENT)
+        with contextlib.suppress(
+            OSError, ValueError
+        ):  # a full disk or a closed log must not stop the recorder
+            s.raw.write(self.now(), EVENT_UUID, f"{state} {message}".strip().encode(), KIND_EVENT)
         if self.on_change is not None:
             self.on_change(s)
 
@@ -400,7 +403,12 @@ class Recorder:
 
     def _on_notification(self, s: SensorState, characteristic: str, data: bytes) -> None:
         t = self.now()
-        s.raw.write(t, characteristic, data, KIND_NOTIFICATION)  # first, before anything can fail
+        try:
+            s.raw.write(
+                t, characteristic, data, KIND_NOTIFICATION
+            )  # first, before anything can fail
+        except OSError as e:  # disk full, ...: keep decoding what arrives; say so
+            s.problem = s.message = f"cannot write the raw log: {e.strerror or e}"
         s.notifications += 1
         if s.drop_time is not None and s.last_arrival is not None and s.last_arrival <= s.drop_time:
             # first notification after a reconnect: the gap is now known

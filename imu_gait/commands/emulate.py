@@ -71,7 +71,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import importlib.util
 
+    from imu_gait.errors import UsageError
+
+    if importlib.util.find_spec("bumble") is None:
+        raise UsageError("the emulator needs Bumble: pip install 'imu-gait[test]' (or bumble)")
     return asyncio.run(_serve(args))
 
 
