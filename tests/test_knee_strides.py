@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 from knee_synth import synth_session
 
-from imu_gait.pipeline.knee import analyze_knee, knee_stride_table, stride_knee_metrics
+from imu_gait.pipeline.knee import (
+    analyze_knee,
+    knee_stride_table,
+    stride_knee_metrics,
+    walking_plausibility,
+)
 
 
 def test_stride_metric_definitions_on_a_known_signal() -> None:
@@ -47,3 +52,27 @@ def test_strides_detected_from_the_shanks_match_truth() -> None:
         assert np.allclose(steady["end"] - steady["ic"], 1.1, atol=0.03)
         assert np.all((found["fc"] > found["ic"]) & (found["fc"] < found["end"]))
     assert res.stride_columns["knee_abduction_peak"].notna().all()
+
+
+def test_walking_plausibility_flags_a_sign_error() -> None:
+    pct = np.linspace(0, 100, 101)
+    flex = 15 * np.exp(-0.5 * ((pct - 15) / 6) ** 2) + 60 * np.exp(-0.5 * ((pct - 72) / 9) ** 2)
+    abd = 3 * np.exp(-0.5 * ((pct - 30) / 10) ** 2)
+    strides = pd.DataFrame({"side": "left", "stride": range(4), "activity": "walk"})
+
+    def curves(f: np.ndarray) -> pd.DataFrame:
+        blocks = []
+        for k in range(4):
+            for var, y in (("knee_flexion", f), ("knee_abduction", abd)):
+                blocks.append(
+                    pd.DataFrame(
+                        {"side": "left", "stride": k, "variable": var, "pct": pct, "value": y}
+                    )
+                )
+        return pd.concat(blocks, ignore_index=True)
+
+    good = walking_plausibility(strides, curves(flex), "left")
+    assert good["ok"] and good["typical"]
+    assert abs(good["swing_flexion_peak"] - 60) < 0.5
+    bad = walking_plausibility(strides, curves(-flex), "left")
+    assert bad["ok"] is False and "swing" in bad["reason"]

@@ -483,6 +483,13 @@ def analyze_knee(
         if any(len(c) for c in curves)
         else pd.DataFrame(columns=["side", "stride", "variable", "pct", "value"])
     )
+    for side in sides:
+        check = walking_plausibility(strides_used, curve_df, side)
+        quality["knee"][side]["plausibility"] = check
+        if check.get("ok") is False:
+            quality["warnings"].append(
+                f"{side} knee: walking curves implausible ({check['reason']})"
+            )
     return KneeResult(
         stride_columns=stride_columns,
         curves=curve_df,
@@ -503,6 +510,43 @@ def _lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
 
     sos = butter(2, min(cutoff_hz, 0.4 * rate_hz), fs=rate_hz, output="sos")
     return sosfiltfilt(sos, x, axis=0)
+
+
+def walking_plausibility(strides: pd.DataFrame, curves: pd.DataFrame, side: str) -> dict[str, Any]:
+    """Checks of the mean level-walking knee curves against typical healthy values (Perry & Burnfield, Gait
+    Analysis, 2010; METHODS.md section 2): peak flexion in swing 50-75 deg, in early stance (loading response, first 25 %
+    of the stride) 5-25 deg, abduction within +/-10 deg (``typical``). ``ok`` is False only far outside these
+    ranges, which points at a calibration problem rather than at the person's gait."""
+    walk = strides[(strides["side"] == side) & (strides["activity"] == "walk")]
+    if len(walk) < 3 or curves.empty:
+        return {"ok": None, "reason": "fewer than 3 walking strides"}
+    keys = set(walk["stride"].astype(int))
+    c = curves[(curves["side"] == side) & curves["stride"].astype(int).isin(keys)]
+    flex = c[c["variable"] == "knee_flexion"].groupby("pct")["value"].mean()
+    abd = c[c["variable"] == "knee_abduction"].groupby("pct")["value"].mean()
+    if flex.empty or abd.empty:
+        return {"ok": None, "reason": "no curves"}
+    swing_peak = float(flex[flex.index >= 50].max())
+    stance_peak = float(flex[flex.index <= 25].max())
+    abd_range = [float(abd.min()), float(abd.max())]
+    abd_max = max(abs(abd_range[0]), abs(abd_range[1]))
+    typical = 50 <= swing_peak <= 75 and 5 <= stance_peak <= 25 and abd_max <= 10
+    # a warning only for values that healthy or pathological gait hardly produces: a wrong axis or sign
+    reasons = []
+    if not 35 <= swing_peak <= 90:
+        reasons.append(f"swing flexion peak {swing_peak:.0f} deg")
+    if not -5 <= stance_peak <= 40:
+        reasons.append(f"early-stance flexion peak {stance_peak:.0f} deg")
+    if abd_max > 15:
+        reasons.append(f"abduction {abd_range[0]:.0f}..{abd_range[1]:.0f} deg")
+    return {
+        "ok": not reasons,
+        "typical": typical,
+        "reason": "; ".join(reasons),
+        "swing_flexion_peak": round(swing_peak, 1),
+        "stance_flexion_peak": round(stance_peak, 1),
+        "abduction_range": [round(v, 1) for v in abd_range],
+    }
 
 
 def _gait_segments(t: np.ndarray, strides: pd.DataFrame, events: list[dict]) -> np.ndarray:
