@@ -87,8 +87,8 @@ _METHODS = [
         '"Changed beyond the detectable change" when the 95% CI excludes zero and the change is larger than '
         'MDC95; "within measurement noise" otherwise; "too few strides" below {min_strides} strides ("too '
         'few repetitions" below {min_reps} squat or step-down repetitions) in either condition. A primary '
-        "outcome must also stay significant after Holm's correction (Holm 1979) over the {n_primary} primary "
-        "tests. In total {n_tests} tests were made; the others are exploratory and uncorrected. For primary "
+        "outcome must also stay significant after Holm's correction (Holm 1979) among the primary "
+        "outcomes of its activity (both sides; {n_primary} primary tests in all). In total {n_tests} tests were made; the others are exploratory and uncorrected. For primary "
         "outcomes the programme aims to reduce, a detectable decrease is called improved.",
     ),
     (

@@ -59,6 +59,12 @@ def test_table_units_roles_and_holm(known_change):
     assert primary.p_holm_primary.notna().all()
     assert (primary.p_holm_primary >= primary.p - 1e-15).all()
     assert t[t.role != "primary"].p_holm_primary.isna().all()
+    # Holm families are per activity: walking's primary p values are adjusted among themselves
+    from imu_gait.compare.stats import holm
+
+    walk = primary[primary.activity == "walk"]
+    np.testing.assert_allclose(walk.p_holm_primary, holm(walk.p.to_numpy()))
+    assert len(walk) == 10 and len(primary) > len(walk)
     assert known_change.n_tests == int(t.p.notna().sum()) > known_change.n_primary_tests > 0
 
 

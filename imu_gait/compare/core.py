@@ -78,6 +78,7 @@ class Comparison:
 
     @property
     def n_primary_tests(self) -> int:
+        """Number of primary-outcome tests (Holm-corrected within each activity)."""
         t = self.table
         return int((np.isfinite(t["p"]) & (t["role"] == "primary")).sum()) if len(t) else 0
 
@@ -187,9 +188,12 @@ def _scalar_table(values: pd.DataFrame, excluded: dict, st: CompareSettings) -> 
     if len(table):
         primary = table["role"].eq("primary").to_numpy()
         p_holm = np.full(len(table), np.nan)
-        p_holm[primary] = stats.holm(table.loc[primary, "p"].to_numpy(float))
+        # one family per activity: the primary outcomes of both sides answer one clinical question
+        for activity in table["activity"].unique():
+            fam = primary & table["activity"].eq(activity).to_numpy()
+            p_holm[fam] = stats.holm(table.loc[fam, "p"].to_numpy(float))
         table["p_holm_primary"] = p_holm
-        # a primary outcome is only called changed if it also survives Holm's correction over the primary set
+        # a primary outcome is only called changed if it also survives Holm's correction in its family
         demote = (
             primary & table["verdict"].eq(stats.VERDICT_CHANGED).to_numpy() & ~(p_holm < st.alpha)
         )
