@@ -45,28 +45,48 @@ def test_replay_at_max_speed_gives_the_strides_of_analyze(scenario) -> None:
     online = analyzer.strides
     assert len(emitted) == len(online)
     assert len(offline) >= 16, f"{name}: the scenario should have strides to compare"
+    within = []
     for side in ("left", "right"):
         a, b = _by_side(offline, side), _by_side(online, side)
         assert len(a) == len(b), f"{name} {side}: {len(a)} offline vs {len(b)} online strides"
         assert list(a["activity"]) == list(b["activity"])
-        dt = np.abs(a[["ic", "fc", "end"]] - b[["ic", "fc", "end"]]).to_numpy()
-        # Known limitation: the heel-strike impact onset is a threshold decision, and the slightly different
-        # alignment (calibration period vs whole session) can move it by one sample; allow one such event
-        # (the end of one stride and the start of the next).
-        assert np.sort(dt.max(axis=1))[:-2].max() <= 0.005
-        assert dt.max() <= 1.0 / 100.0 + 0.001
-        assert np.max(np.abs(a[LENGTHS] - b[LENGTHS]).to_numpy()) <= 0.01
-        d = np.abs(a[ANGLES] - b[ANGLES])
-        assert d["eversion_peak"].max() <= 0.5
-        # the sensor-to-foot alignment comes from the first 20 s online and from the whole session offline;
-        # on stairs (the calibration period holds the way up, the session also the way down) the angle at
-        # contact, where the foot pitches most, differs by up to about 0.8 deg
-        limit = 1.0 if name == "stairs" else 0.5
-        assert d[["eversion_ic", "eversion_excursion"]].to_numpy().max() <= limit
+        dt = np.abs(a[["ic", "fc", "end"]] - b[["ic", "fc", "end"]]).to_numpy().max(axis=1)
+        dl = np.abs(a[LENGTHS] - b[LENGTHS]).to_numpy().max(axis=1)
+        da = np.abs(a[ANGLES] - b[ANGLES]).to_numpy().max(axis=1)
+        within.extend((dt <= 0.005) & (dl <= 0.01) & (da <= 0.5))
+        # every stride is close in any case
+        assert dt.max() <= 0.035 and dl.max() <= 0.01 and da.max() <= 3.0, (name, side)
+    # The sensor-to-foot alignment comes from the calibration period (first 20 s) online and from the whole
+    # session offline. In steady walking and running they agree and every stride is within 5 ms, 1 cm, 0.5 deg.
+    # In the stairs scenario the calibration period holds the way up and the turn on the landing, the session
+    # also the way down: the axes differ by about 2 deg, which moves the angles of the turning strides by up to
+    # 3 deg and can flip an impact-onset event by a few samples (known limitation, see the report).
+    share = float(np.mean(within))
+    assert share >= (0.5 if name == "stairs" else 1.0), (
+        f"{name}: {share:.0%} of strides within tolerance"
+    )
     # every stride's eversion curve came with it (101 points)
     curves = analyzer.curves
     assert len(curves) == 101 * len(online)
     assert set(curves["variable"]) == {"eversion"}
+
+
+def test_with_the_same_alignment_online_is_the_offline_computation(scenario) -> None:
+    """The one designed difference is where the alignment comes from: given the calibration period's alignment,
+    offline analysis of the whole session gives the online strides (same events, lengths, angles)."""
+    name, session, _ = scenario
+    analyzer = analyzer_for(session)
+    replay(session, analyzer, source="samples")
+    online = analyzer.strides
+    mounting = {f.placement: f.alignment.R for f in analyzer.feet.values()}
+    offline = analyze(session, mounting=mounting).strides
+    for side in ("left", "right"):
+        a, b = _by_side(offline, side), _by_side(online, side)
+        assert len(a) == len(b) > 5, (name, side)
+        assert list(a["activity"]) == list(b["activity"])
+        assert np.abs(a[TIMES] - b[TIMES]).to_numpy().max() <= 0.001
+        assert np.abs(a[LENGTHS] - b[LENGTHS]).to_numpy().max() <= 0.002
+        assert np.abs(a[ANGLES] - b[ANGLES]).to_numpy().max() <= 0.1
 
 
 def test_result_does_not_depend_on_how_samples_are_cut_into_blocks(scenario) -> None:
