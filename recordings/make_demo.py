@@ -3,7 +3,7 @@
 One pseudonymous subject, demo-01, with patellofemoral pain, before and after a hip/foot strengthening programme:
 all seven sensors at 100 Hz, random mountings (re-attached between the sessions), realistic sensor noise. Each
 session: static standing calibration, level walking with a turn, two flights of stairs up and down, a run and
-single-leg squats on each side. After the programme the subject everts less (excursion about 3 deg lower), has
+single-leg squats and forward step-downs from a 15 cm box on each side. After the programme the subject everts less (excursion about 3 deg lower), has
 less knee valgus (peak about 3 deg lower) and less contralateral pelvic drop (about 2 deg lower), with the same
 stride-to-stride variability, so the difference is real but not obvious stride by stride.
 
@@ -45,6 +45,10 @@ def activities():
         Activity("squat", side="left", reps=5),
         Activity("stand", duration=2.0),
         Activity("squat", side="right", reps=5),
+        Activity("stand", duration=2.0),
+        Activity("step_down", side="left", reps=3, riser=0.15),
+        Activity("stand", duration=2.0),
+        Activity("step_down", side="right", reps=3, riser=0.15),
         Activity("stand", duration=2.0),
     ]
 

@@ -345,3 +345,22 @@ def test_sensor_imperfections():
     )  # noise, scale and bias, but still gravity
     wide = simulate(config.with_(acc_range_g=200.0), seed=2).session.data["left_foot"]
     assert np.linalg.norm(wide.acc, axis=1).max() > 1.2 * fs  # the impact really exceeds 16 g
+
+
+def test_step_down_taps_the_floor_from_the_box():
+    config = ideal(
+        SimConfig([Activity("step_down", side="right", reps=3, riser=0.15)], rate_hz=50.0)
+    )
+    r = simulate(config, seed=4)
+    reps = r.squats
+    assert list(reps.task) == ["step_down"] * 3 and set(reps.side) == {"right"}
+    assert reps.knee_flexion_peak.between(40, 90).all() and (reps.knee_abduction_peak > 2).all()
+    labels = [e["label"] for e in r.session.events]
+    assert "step_down" in labels and "stairs_up" not in labels
+    for rep in reps.itertuples():
+        t = np.array([rep.start, 0.5 * (rep.start + rep.end)])
+        _, _, o = r.segment_pose("left_foot", t)  # the free foot
+        heel = o[:, 2]
+        _, _, os_ = r.segment_pose("right_foot", t)
+        assert os_[0, 2] == pytest.approx(0.15, abs=1e-9)  # the stance foot stands on the box
+        assert heel[0] > 0.15 and abs(heel[1]) < 0.02  # the free heel comes down to the floor

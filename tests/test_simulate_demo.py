@@ -31,14 +31,15 @@ def test_demo_sessions_are_complete(condition):
     a, b = s.calibration["static"]
     assert 3.5 <= b - a <= 6.0
     labels = [e["label"] for e in s.events]
-    for label in ("walk", "stairs_up", "stairs_down", "run", "squat"):
+    for label in ("walk", "stairs_up", "stairs_down", "run", "squat", "step_down"):
         assert label in labels
     truth = pd.read_csv(path / "truth.csv")
     per = truth.groupby(["activity", "side"]).size()
     assert (per["walk"] >= 40).all() and (per["run"] >= 28).all()
     assert (per["stairs_up"] >= 6).all() and (per["stairs_down"] >= 6).all()
     squats = pd.read_csv(path / "truth_squats.csv")
-    assert (squats.groupby("side").size() == 5).all()
+    per_task = squats.groupby(["task", "side"]).size()
+    assert (per_task["squat"] == 5).all() and (per_task["step_down"] == 3).all()
     curves = pd.read_csv(path / "truth_curves.csv")
     assert len(curves) == 101 * 3 * len(truth)
 

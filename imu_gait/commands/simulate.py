@@ -11,7 +11,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="session folder to create")
     p.add_argument(
         "--activity",
-        choices=("walk", "stairs", "run", "mixed", "squat"),
+        choices=(
+            "walk",
+            "stairs",
+            "run",
+            "mixed",
+            "squat",
+        ),  # squat: single-leg squats and step-downs
         default="walk",
         help="what the subject does after the standing calibration (default walk)",
     )
@@ -83,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.activity == "stairs":
         acts = SimConfig.stairs().activities
     elif args.activity == "squat":
-        acts = SimConfig.squats(step_downs=False).activities
+        acts = SimConfig.squats(step_downs=True).activities
     else:
         acts = SimConfig.mixed().activities
     gait = GaitParams()

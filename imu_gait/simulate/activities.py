@@ -328,9 +328,11 @@ class Planner:
         each, peak knee flexion ~60 deg with valgus and contralateral pelvic drop), put the foot down again."""
         sides = ["left", "right"] if act.side == "both" else [act.side]
         for stance_side in sides:
-            self._single_leg_squats(stance_side, act)
+            self._single_leg_reps(stance_side, act, "squat")
 
-    def _single_leg_squats(self, side: str, act: Activity) -> None:
+    def _single_leg_reps(self, side: str, act: Activity, task: str) -> None:
+        """``act.reps`` single-leg squats (the free foot held behind) or step-downs (the free foot lowered to
+        tap the floor ``act.riser`` below, in front of the box) on the ``side`` leg."""
         g, b, rng, st = self.g, self.body, self.rng, self.st
         free = "right" if side == "left" else "left"
         k = sgn(side)
@@ -343,38 +345,47 @@ class Planner:
         t_last_end = t_first + act.reps * (rep_time + pause) - pause
         t_down = t_last_end + 0.8
         t_end = t_down + 1.0
-        # the free foot: lift, hold behind (hip 20 deg, knee 70 deg), put back where it was
+        c, s_ = np.cos(st.heading), np.sin(st.heading)
+        fwd_dir = np.array([c, s_, 0.0])
         prev = self.contacts[free][-1]
         prev.t_fc = t_lift
         prev.t_ho = t_lift - 0.2
         prev.pitch_fc = -12.0
-        hip = np.array(
-            [*self._lateral(shift[0], shift[1], st.heading, sgn(free) * b.hip_half_width), st.z]
+
+        def foot_at(ankle: np.ndarray, pitch: float) -> tuple:
+            pr = np.radians(pitch)
+            lx = b.ankle_forward * np.cos(pr) - b.ankle_height * np.sin(pr)
+            lz = b.ankle_forward * np.sin(pr) + b.ankle_height * np.cos(pr)
+            o = ankle - np.array([lx * c, lx * s_, lz])
+            return (
+                float(o[0]),
+                float(o[1]),
+                float(o[2]),
+                float(prev.heading),
+                float(pitch),
+                0.0,
+                True,
+            )
+
+        free_ankle = prev.pos + np.array(
+            [b.ankle_forward * c, b.ankle_forward * s_, b.ankle_height]
         )
-        hip[2] += self.stand_height
-        th, kn = np.radians(20.0), np.radians(75.0)
-        fwd = b.thigh_length * np.sin(th) + b.shank_length * np.sin(th - kn)
-        down = b.thigh_length * np.cos(th) + b.shank_length * np.cos(th - kn)
-        c, s_ = np.cos(st.heading), np.sin(st.heading)
-        ankle = hip + np.array([fwd * c, fwd * s_, -down])
-        pitch = 20.0 - 75.0 - 10.0
-        pr = np.radians(pitch)
-        lx = b.ankle_forward * np.cos(pr) - b.ankle_height * np.sin(pr)
-        lz = b.ankle_forward * np.sin(pr) + b.ankle_height * np.cos(pr)
-        origin = ankle - np.array([lx * c, lx * s_, lz])
-        hold = (
-            float(origin[0]),
-            float(origin[1]),
-            float(origin[2]),
-            float(prev.heading),
-            float(pitch),
-            0.0,
-            True,
-        )
-        prev.vias = [(t_lift + 0.7, *hold), (t_down - 0.6, *hold)]
+        if task == "squat":  # held behind: hip 20 deg, knee 75 deg
+            hip = np.array(
+                [*self._lateral(shift[0], shift[1], st.heading, sgn(free) * b.hip_half_width), st.z]
+            )
+            hip[2] += self.stand_height
+            th, kn = np.radians(20.0), np.radians(75.0)
+            fwd = b.thigh_length * np.sin(th) + b.shank_length * np.sin(th - kn)
+            down = b.thigh_length * np.cos(th) + b.shank_length * np.cos(th - kn)
+            hold = foot_at(hip + fwd * fwd_dir - np.array([0.0, 0.0, down]), -65.0)
+            prev.vias = [(t_lift + 0.7, *hold), (t_down - 0.6, *hold)]
+        else:  # hovering in front of the box, tapping the floor below at the bottom of each rep
+            hover = foot_at(free_ankle + 0.12 * fwd_dir + np.array([0.0, 0.0, 0.06]), 0.0)
+            prev.vias = [(t_lift + 0.7, *hover)]
         back = self._stand_contact(free, t_down, st.x, st.y, st.heading, st.z)
         self.contacts[free].append(back)
-        # the pelvis: over the stance foot, back and down at the bottom of each squat
+        # the pelvis: over the stance foot, back (squat) or forward (step-down) and down at the bottom
         self.keys += [(t0, st.x, st.y, st.heading), (t_lift - 0.2, *shift, st.heading)]
         t = t_first
         for rep in range(act.reps):
@@ -385,19 +396,45 @@ class Planner:
             self.bumps.append(Bump(f"abd_{side}", t, t + rep_time, 0.5, valgus))
             self.bumps.append(Bump(f"rot_{side}", t, t + rep_time, 0.5, 4.0))
             self.bumps.append(Bump("obliquity", t, t + rep_time, 0.5, k * drop))
-            bottom = shift - 0.12 * (depth / 60.0) * np.array([c, s_])
+            lean = -0.12 if task == "squat" else 0.08
+            bottom = shift + lean * (depth / 60.0) * np.array([c, s_])
             self.keys += [
                 (t, *shift, st.heading),
                 (t + rep_time / 2, *bottom, st.heading),
                 (t + rep_time, *shift, st.heading),
             ]
+            if task == "step_down":
+                tap = foot_at(
+                    free_ankle + 0.3 * fwd_dir - np.array([0.0, 0.0, act.riser - 0.01]), 8.0
+                )
+                prev.vias += [(t + rep_time / 2, *tap), (t + rep_time + 0.3, *prev.vias[0][1:])]
             self.squats.append(
-                {"side": side, "task": "squat", "rep": rep, "start": t, "end": t + rep_time}
+                {"side": side, "task": task, "rep": rep, "start": t, "end": t + rep_time}
             )
             t += rep_time + pause
+        if task == "step_down":
+            prev.vias[-1] = (t_down - 0.6, *prev.vias[-1][1:])
         self.keys += [(t_down + 0.2, *shift, st.heading), (t_end, st.x, st.y, st.heading)]
-        self.segments.append({"t": round(t0, 6), "t_end": round(t_end, 6), "label": "squat"})
+        self.segments.append({"t": round(t0, 6), "t_end": round(t_end, 6), "label": task})
         st.t = t_end
+
+    def step_down(self, act: Activity) -> None:
+        """Forward step-downs: step onto a box of height ``riser``, then ``reps`` times lower the other foot
+        until its heel touches the floor in front of the box and come back up (about 2.6 s each; the stance knee
+        flexes ~60 deg with valgus and contralateral pelvic drop), then step off the box."""
+        for side in ["left", "right"] if act.side == "both" else [act.side]:
+            t0 = self.st.t
+            n_seg = len(self.segments)
+            self.locomotion(Activity("stairs_up", steps=1, riser=act.riser, tread=0.45))
+            self.stand(0.8)
+            self._single_leg_reps(side, act, "step_down")
+            self.stand(0.8)
+            self.locomotion(Activity("stairs_down", steps=1, riser=act.riser, tread=0.45))
+            self.stand(0.4)
+            del self.segments[n_seg:]
+            self.segments.append(
+                {"t": round(t0, 6), "t_end": round(self.st.t, 6), "label": "step_down"}
+            )
 
     def _add_via(self, prev: Contact, nxt: Contact, side: str, p: dict) -> None:
         """One via point in the swing from ``prev`` to ``nxt``: the foot where the leg's forward kinematics with
@@ -557,8 +594,10 @@ def plan_session(config: SimConfig, rng: np.random.Generator) -> Plan:
     for act in config.activities:
         if act.kind == "stand":
             pl.stand(act.duration or 2.0)
-        elif act.kind in ("squat", "step_down"):
+        elif act.kind == "squat":
             pl.squat(act)
+        elif act.kind == "step_down":
+            pl.step_down(act)
         else:
             pl.locomotion(act)
             pl.stand(0.4)
