@@ -1,10 +1,11 @@
 """End-to-end recorder benchmark on emulated sensors through bleak and a real BLE stack (Bumble).
 
-Part 1 (truth): 6 virtual sensors of mixed families in this process, 200 Hz requested, 30 ms connection-interval
-bursts with 2 ms jitter, 0.5 % notification loss, device clocks spread over -100..+100 ppm, the left-foot link
-dropped at 30 s; the recorder runs for --seconds (default 60). Prints per sensor: samples sent / lost on air /
-received / missing (sent, not lost, not in the session), losses the decoder counted vs the truth, the time-sync
-error against the emulator's clock truth, and the reconnect time.
+Part 1 (truth): 6 virtual sensors of mixed families in this process stream a simulated walk (imu_gait.simulate,
+feet + shanks + thighs), 200 Hz requested, 30 ms connection-interval bursts with 2 ms jitter, 0.5 % notification
+loss, device clocks spread over -100..+100 ppm, the left-foot link dropped at 30 s; the recorder runs for
+--seconds (default 60). Prints per sensor: samples sent / lost on air / received / missing (sent, not lost, not in
+the session), losses the decoder counted vs the truth, the time-sync error against the emulator's clock truth, and
+the reconnect time; then the stride analysis of the recorded session next to that of the simulated source.
 
 Part 2 (CPU): the same sensors served by `imu-gait emulate` in a separate process over HCI/TCP, the recorder in
 this process for --cpu-seconds; prints the recorder's CPU time per sensor (share of one core).
@@ -35,7 +36,6 @@ from imu_gait.ble.recorder import Recorder, SensorSpec  # noqa: E402
 from imu_gait.emulator.bleak_backend import bumble_backends, close_central  # noqa: E402
 from imu_gait.emulator.peripheral import Knobs  # noqa: E402
 from imu_gait.emulator.server import SensorServer  # noqa: E402
-from imu_gait.emulator.source import synthetic_imu  # noqa: E402
 from imu_gait.session import load_session  # noqa: E402
 
 SENSORS = {  # placement -> family (mixed; Thingy:52 left out to keep six)
@@ -67,9 +67,21 @@ def knobs(seconds: float) -> dict[str, Knobs]:
     return out
 
 
+def simulated_walk(seconds: float):
+    """A simulated walk (standing calibration first) at least ``seconds`` long, sampled at 200 Hz."""
+    from imu_gait.simulate import simulate
+    from imu_gait.simulate.config import SimConfig
+
+    config = SimConfig.walk(
+        strides=int(seconds / 1.1) + 2, rate_hz=RATE_HZ, placements=tuple(SENSORS)
+    )
+    return simulate(config, seed=7).session
+
+
 async def truth_run(seconds: float, out: Path) -> None:
+    source = simulated_walk(seconds)
     server = SensorServer(
-        {p: synthetic_imu(p, 30.0) for p in SENSORS},
+        {p: source.data[p] for p in SENSORS},
         {p: firmware_protocols.FAMILIES[f] for p, f in SENSORS.items()},
         knobs(seconds),
     )
@@ -124,9 +136,46 @@ async def truth_run(seconds: float, out: Path) -> None:
         )
     gaps = {p: info["gaps"] for p, info in meta["sensors"].items() if info.get("gaps")}
     print(f"  gaps marked: {gaps}")
+    compare_analysis(source, session, shift=server.origin - rec.t0)
     print(
         "  dec.lost = samples the decoder counted as lost / samples really lost (0 where the family cannot tell)"
     )
+
+
+METRICS = (
+    "stride_time",
+    "stride_length",
+    "eversion_excursion",
+    "eversion_peak",
+    "eversion_velocity_peak",
+    "knee_frontal_excursion",
+    "knee_flexion_peak_stance",
+)
+
+
+def compare_analysis(source, recorded, shift: float) -> None:
+    """Per side: strides found and the mean of the main metrics, source vs recorded session."""
+    import imu_gait
+
+    a, b = source.calibration["static"]
+    recorded.calibration = {
+        "static": [max(a + shift, 1.0), b + shift]
+    }  # the same standing, on the recorder clock
+    src = imu_gait.analyze(source).strides
+    rec = imu_gait.analyze(recorded).strides
+    # only the strides the recording covers: source time = recorded time - shift
+    t0 = max(float(d.t[0]) for d in recorded.data.values()) - shift
+    t1 = min(float(d.t[-1]) for d in recorded.data.values()) - shift
+    src = src[(src.ic >= t0) & (src.end <= t1)]
+    print("\n  stride analysis, simulated source vs recorded session (means per side):")
+    print(f"  {'metric':26s} {'side':6s} {'source':>9s} {'recorded':>9s} {'diff':>8s}")
+    for side in ("left", "right"):
+        s_side, r_side = src[src.side == side], rec[rec.side == side]
+        print(f"  {'strides':26s} {side:6s} {len(s_side):9d} {len(r_side):9d}")
+        for m in METRICS:
+            if m in src and m in rec:
+                x, y = s_side[m].mean(), r_side[m].mean()
+                print(f"  {m:26s} {side:6s} {x:9.3f} {y:9.3f} {y - x:8.3f}")
 
 
 def free_port() -> int:

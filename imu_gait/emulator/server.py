@@ -114,6 +114,7 @@ class SensorServer:
         self.knobs = knobs
         self.sensors: dict[str, VirtualSensor] = {}
         self.tcp: HciTcpServer | None = None
+        self.origin: float | None = None
 
     def _knobs(self, placement: str) -> Knobs:
         if isinstance(self.knobs, dict):
@@ -122,6 +123,7 @@ class SensorServer:
 
     async def start(self) -> dict[str, VirtualSensor]:
         origin = asyncio.get_running_loop().time()
+        self.origin = origin  # true (loop) time at which every source starts playing from its t = 0
         for i, (placement, data) in enumerate(self.sources.items()):
             sensor = VirtualSensor(
                 self.link,
