@@ -105,3 +105,14 @@ def test_shank_events_find_every_simulated_stride() -> None:
         assert np.median(fc_err) < 0.08
         assert max(fc_err) < 0.2
     assert res.stride_columns["knee_abduction_peak"].notna().sum() >= 20
+
+
+def test_squat_only_session_warns_and_stays_within_three_degrees() -> None:
+    legs = ("left_thigh", "left_shank", "right_thigh", "right_shank")
+    sim = simulate(SimConfig.squats(reps=3, rate_hz=100.0, placements=legs), seed=12)
+    res = analyze_knee(sim.session, None)
+    err = squat_errors(sim, res)
+    assert len(res.squats) == 6
+    assert err["flexion_peak_err"].abs().max() <= 2.0
+    assert err["abduction_peak_err"].abs().max() <= 3.0
+    assert any("record some walking" in w for w in res.quality["warnings"])

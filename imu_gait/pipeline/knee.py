@@ -425,10 +425,25 @@ def analyze_knee(
             )
             quality["knee"][side]["axis_from"] = "gait"
         else:
-            quality["knee"][side]["axis_from"] = "all movement"
+            # without gait only the hinge fit is used: the rotation-plane refinement would take the
+            # flexion-coupled valgus of squats for axis misalignment and remove most of it
+            _calibrate_side(
+                side,
+                ori,
+                grid,
+                static,
+                ~static,
+                heading_window_s,
+                angles,
+                frames,
+                quality,
+                refine=False,
+            )
+            quality["knee"][side]["axis_from"] = "all movement (no gait)"
             quality["warnings"].append(
-                f"{side} knee: less than 8 s of gait, knee axis found from all movement (in "
-                "squat-only sessions valgus coupled to flexion is partly absorbed by the axis)"
+                f"{side} knee: less than 8 s of gait in the session; the knee axis comes from the other "
+                "movements (e.g. squats), where valgus that grows with flexion biases it (about 2-3 deg at "
+                "60 deg flexion in simulation): record some walking in the same session"
             )
 
     tables, curves = [], []
@@ -570,9 +585,11 @@ def _calibrate_side(
     angles: dict[str, pd.DataFrame],
     frames: dict[str, np.ndarray],
     quality: dict[str, Any],
+    refine: bool = True,
 ) -> None:
     """Axis estimation, calibration and knee angles of one side from the samples ``sample``; results go into
-    ``angles``, ``frames`` and ``quality`` (a warning instead when the movement is insufficient)."""
+    ``angles``, ``frames`` and ``quality`` (a warning instead when the movement is insufficient). ``refine``:
+    the rotation-plane refinement of :func:`align_knee` (gait only)."""
     th, sh = ori[f"{side}_thigh"], ori[f"{side}_shank"]
     rate = 1.0 / float(grid[1] - grid[0])
     moving = sample & ~static
@@ -585,7 +602,9 @@ def _calibrate_side(
         return
     up_t, up_s = _up(th, static), _up(sh, static)
     j_t, j_s, margin = resolve_hinge_signs(th.R[moving], sh.R[moving], up_t, up_s, axes.j1, axes.j2)
-    al = align_knee(th.R, sh.R, g_t, g_s, up_t, up_s, j_t, j_s, moving, rate, heading_window_s)
+    al = align_knee(
+        th.R, sh.R, g_t, g_s, up_t, up_s, j_t, j_s, moving, rate, heading_window_s, int(refine)
+    )
     frames[f"{side}_shank"] = al.C_shank
     ang = knee_angles_aligned(th.R, sh.R, al, side)
     # ab/adduction and rotation low-passed (12 Hz zero-phase): impact ringing and strap wobble would bias the
