@@ -91,23 +91,20 @@ def stride_parameters_figure(strides: pd.DataFrame) -> Figure | None:
     fig = new_figure(11, 6)
     axes = fig.subplots(2, 3).ravel()
     acts = [a for a in ACTIVITY_COLOURS if a in set(strides["activity"])]
+    short = {"walk": "walk", "stairs_up": "stairs up", "stairs_down": "stairs down", "run": "run"}
     for ax, (col, label) in zip(axes, PARAMETERS, strict=True):
         style_axes(ax)
-        ticks, names = [], []
-        x = 0
-        for act in acts:
-            for side in SIDES:
+        for x, act in enumerate(acts):
+            for dx, side in ((-0.2, "left"), (0.2, "right")):
                 v = strides.loc[(strides["side"] == side) & (strides["activity"] == act), col]
                 v = pd.to_numeric(v, errors="coerce").dropna().to_numpy()
-                if v.size:
-                    jitter = (np.random.default_rng(len(ticks)).random(v.size) - 0.5) * 0.35
-                    ax.scatter(x + jitter, v, s=9, color=SIDE_COLOURS[side], alpha=0.6, lw=0)
-                    ax.hlines(np.median(v), x - 0.3, x + 0.3, color="black", lw=2)
-                ticks.append(x)
-                names.append(f"{side[0].upper()}\n{ACTIVITY_LABELS[act]}")
-                x += 1
-            x += 0.5
-        ax.set_xticks(ticks, names, fontsize=8)
+                if not v.size:
+                    continue
+                jitter = (np.random.default_rng(2 * x + (dx > 0)).random(v.size) - 0.5) * 0.22
+                ax.scatter(x + dx + jitter, v, s=9, color=SIDE_COLOURS[side], alpha=0.6, lw=0)
+                ax.hlines(np.median(v), x + dx - 0.15, x + dx + 0.15, color="black", lw=2)
+        ax.set_xticks(range(len(acts)), [short.get(a, a) for a in acts], fontsize=9)
+        ax.set_xlim(-0.6, len(acts) - 0.4)
         ax.set_title(label, fontsize=10)
     handles = [
         Line2D([], [], marker="o", ls="", color=SIDE_COLOURS[s], label=f"{s} foot") for s in SIDES
@@ -166,7 +163,7 @@ def timeline_figure(strides: pd.DataFrame) -> Figure | None:
     acts = [a for a in ACTIVITY_COLOURS if a in set(strides["activity"])]
     handles = [Patch(color=ACTIVITY_COLOURS[a], label=ACTIVITY_LABELS[a]) for a in acts]
     handles.append(Line2D([], [], marker="x", ls="", color=FLAG_COLOUR, label="flagged"))
-    fig.legend(handles=handles, loc="outside upper right", ncols=len(handles), frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     fig.suptitle("Session timeline", fontsize=12)
     return fig
 
