@@ -1,10 +1,11 @@
 """Synthetic gait sessions with exact ground truth.
 
 A kinematic model of pelvis, thighs, shanks and feet performs a sequence of activities (standing, level walking,
-turns, stairs up and down, running, single-leg squats); IMU signals are synthesised for a sensor on any segment,
-with a random (or given) mounting, noise, bias, scale errors, saturation, quantisation, clock drift and dropped
-samples. The truth follows the project's definitions exactly (imu_gait.anatomy; angles relative to the static
-standing calibration at the start of the session).
+turns, stairs up and down, running with rear- or forefoot strike, single-leg squats, step-downs from a box); IMU
+signals are synthesised for a sensor on any segment, with a random (or given) mounting, noise, bias, scale
+errors, an impact pulse at each ground contact, saturation, 16-bit quantisation, clock drift and dropped samples.
+The truth follows the project's definitions exactly (imu_gait.anatomy; angles relative to the static standing
+calibration at the start of the session).
 
 Public API::
 
@@ -15,18 +16,27 @@ Public API::
     result.strides        # truth, columns of strides.csv, every stride of both feet
     result.curves         # truth, curves.csv format: eversion, knee_abduction (stance), knee_flexion (stride)
     result.events         # per stride: side, stride, activity, ic, fc, mid_stance, end (s)
-    result.squats         # truth, squats.csv format (empty without squats)
+    result.squats         # truth, squats.csv format: single-leg squats and step-downs (empty without them)
     result.mounting       # {placement: 3x3 rotation sensor -> segment}
     result.positions      # {placement: sensor position in the segment frame, m}
     t, R, p = result.segment_pose("left_foot")   # per-sample truth orientation (segment -> ground) and origin
+    t, R, p = result.sensor_pose("left_foot")    # the same for the sensor (R: sensor -> ground)
     save(result, "out/sim")  # session folder + truth files inside it (see save)
 
 Scenarios: ``SimConfig.walk``, ``.stairs``, ``.run``, ``.squats``, ``.mixed``, or ``SimConfig([Activity(...),
 ...], rate_hz=..., placements=..., mounting=..., noise=SensorNoise.none(), gait=GaitParams(...))``.
 
+Segment origins (``segment_pose``): pelvis = between the hip joint centres, thigh = hip joint centre, shank = knee
+joint centre, foot = the heel's contact point on the sole (exactly still during foot-flat). A stride's
+``stride_length``/``elevation_change`` is the displacement of that point between consecutive foot-flat phases.
+
 Times: the truth (strides, events, segment_pose) is on the true session clock. ``ImuData.t`` of each sensor is
-the sensor's own clock (it drifts by ``noise.clock_drift_ppm``); dropped samples are missing from the data.
-Everything is deterministic for a given config and seed.
+the sensor's own clock (it drifts by ``noise.clock_drift_ppm``); dropped samples are missing from the data and
+``seq`` counts every sample taken. Everything is deterministic for a given config and seed.
+
+Known simplifications: the foot is one rigid segment (its roll in stance is the rearfoot eversion); thigh and
+shank carry no soft-tissue motion (only the impact pulse); the knee flexion curve of walking is normative in its
+peaks but not in every detail (it dips briefly at toe-off).
 """
 
 from __future__ import annotations

@@ -437,31 +437,14 @@ class Planner:
             )
 
     def _add_via(self, prev: Contact, nxt: Contact, side: str, p: dict) -> None:
-        """One via point in the swing from ``prev`` to ``nxt``: the foot where the leg's forward kinematics with
-        the style's thigh and knee angles puts it, below an estimated hip position."""
-        b = self.body
-        t_v = prev.t_fc + p["via"] * (nxt.t_ic - prev.t_fc)
-        f = (t_v - prev.t_fc) / (nxt.t_ic - prev.t_fc)
-        heading = (1 - f) * prev.heading + f * nxt.heading
-        hip_xy = 0.5 * (prev.pos[:2] + nxt.pos[:2]) + (1.0 - 2.0 * f) * 0.0
-        # estimated hip: between the contacts, forward by the via fraction of the swing
-        hip_xy = prev.pos[:2] + (0.35 + 0.3 * f) * (nxt.pos[:2] - prev.pos[:2])
-        floor = max(prev.pos[2], nxt.pos[2]) if p.get("climb") else 0.5 * (prev.pos[2] + nxt.pos[2])
-        hip_z = floor + self.stand_height - 0.03
-        th, kn = np.radians(p["thigh"]), np.radians(p["swing_knee"])
-        fwd = b.thigh_length * np.sin(th) + b.shank_length * np.sin(th - kn)
-        down = b.thigh_length * np.cos(th) + b.shank_length * np.cos(th - kn)
-        c, s = np.cos(heading), np.sin(heading)
-        ankle = np.array([hip_xy[0] + fwd * c, hip_xy[1] + fwd * s, hip_z - down])
-        pitch = max(-68.0, p["thigh"] - p["swing_knee"] - p["plantar"])
-        pr = np.radians(pitch)
-        # foot origin = ankle - R_foot @ ankle_offset, with R_foot = Rz(heading) Ry(-pitch)
-        ax, az = b.ankle_forward, b.ankle_height
-        lx = ax * np.cos(pr) - az * np.sin(pr)
-        lz = ax * np.sin(pr) + az * np.cos(pr)
-        origin = ankle - np.array([lx * c, lx * s, lz])
-        roll = (1 - f) * prev.ev_fc + f * nxt.ev_ic
-        prev.vias = [(float(t_v), *map(float, origin), float(heading), float(pitch), roll)]
+        """Via points in the swing from ``prev`` to ``nxt``: the ankle where the leg's forward kinematics with
+        the style's thigh and knee angles puts it below an estimated hip position (running adds one in early
+        swing, when the knee folds), and the heel hovering just before its landing spot."""
+        prev.vias = []
+        if "early" in p:
+            frac, thigh, knee = p["early"]
+            prev.vias.append(self._fk_via(prev, nxt, p, frac, thigh, knee))
+        prev.vias.append(self._fk_via(prev, nxt, p, p["via"], p["thigh"], p["swing_knee"]))
         # terminal swing: the heel hovers just behind and above its landing spot, so the leg's extension before
         # contact is gradual rather than a snap
         back, up = p.get("approach", (0.05, 0.025))
@@ -478,6 +461,31 @@ class Planner:
                     nxt.ev_ic,
                 )
             )
+
+    def _fk_via(
+        self, prev: Contact, nxt: Contact, p: dict, frac: float, thigh: float, knee: float
+    ) -> tuple:
+        b = self.body
+        t_v = prev.t_fc + frac * (nxt.t_ic - prev.t_fc)
+        heading = (1 - frac) * prev.heading + frac * nxt.heading
+        # estimated hip: between the contacts, forward by the via fraction of the swing
+        hip_xy = prev.pos[:2] + (0.35 + 0.3 * frac) * (nxt.pos[:2] - prev.pos[:2])
+        floor = max(prev.pos[2], nxt.pos[2]) if p.get("climb") else 0.5 * (prev.pos[2] + nxt.pos[2])
+        hip_z = floor + self.stand_height - 0.03
+        th, kn = np.radians(thigh), np.radians(knee)
+        fwd = b.thigh_length * np.sin(th) + b.shank_length * np.sin(th - kn)
+        down = b.thigh_length * np.cos(th) + b.shank_length * np.cos(th - kn)
+        c, s = np.cos(heading), np.sin(heading)
+        ankle = np.array([hip_xy[0] + fwd * c, hip_xy[1] + fwd * s, hip_z - down])
+        pitch = max(-68.0, thigh - knee - p["plantar"])
+        pr = np.radians(pitch)
+        # foot origin = ankle - R_foot @ ankle_offset, with R_foot = Rz(heading) Ry(-pitch)
+        ax, az = b.ankle_forward, b.ankle_height
+        lx = ax * np.cos(pr) - az * np.sin(pr)
+        lz = ax * np.sin(pr) + az * np.cos(pr)
+        origin = ankle - np.array([lx * c, lx * s, lz])
+        roll = (1 - frac) * prev.ev_fc + frac * nxt.ev_ic
+        return (float(t_v), *map(float, origin), float(heading), float(pitch), roll)
 
 
 def _smooth_window(t: np.ndarray, a: float, b: float, ramp: float) -> np.ndarray:
