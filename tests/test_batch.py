@@ -105,11 +105,31 @@ def test_batch_analyses_good_sessions_like_analyze_and_reports_bad_ones(
     summaries = read_summaries(out)
     assert sorted(strides["session"].unique()) == sorted(f"{s}/{c}" for s, c, _ in GOOD)
     assert (out / "strides" / "subject=p01" / "condition=pre").is_dir()
+    # each session alone through `imu-gait analyze` (started together: they are independent processes)
+    procs = {
+        f"{s}/{c}": subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "imu_gait",
+                "analyze",
+                str(cohort_root / s / c),
+                "-o",
+                str(tmp_path / s / c),
+                "--no-figures",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for s, c, _ in GOOD
+    }
+    for session, proc in procs.items():
+        _, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, (session, err)
     for subject, condition, _ in GOOD:
         session = f"{subject}/{condition}"
         ref_dir = tmp_path / subject / condition
-        proc = _cli("analyze", str(cohort_root / session), "-o", str(ref_dir), "--no-figures")
-        assert proc.returncode == 0, proc.stderr
         ref = pd.read_csv(ref_dir / "strides.csv")
         got = strides[strides["session"] == session]
         assert set(got["subject"]) == {subject} and set(got["condition"]) == {condition}
@@ -189,3 +209,29 @@ def test_scheduler_and_workers_together_is_a_usage_error(cohort_root, tmp_path):
     )
     assert proc.returncode == 2
     assert "--workers" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_store_partitions_odd_labels_and_replaces_a_session_that_moved(tmp_path):
+    """Partition values are percent-encoded (any pseudonym works); a missing condition is the Hive null; a session
+    whose subject changed leaves no rows behind in its old partition."""
+    from imu_gait.batch import ResultStore, SessionResult
+
+    table = pd.DataFrame(
+        {
+            "session": "x",
+            "side": "left",
+            "stride": [0, 1],
+            "activity": "walk",
+            "speed": [1.1, 1.2],
+            "quality": "ok",
+        }
+    )
+    store = ResultStore(tmp_path / "out")
+    store.write(SessionResult("x", "k1", "ok", "ä b/c", None, table, table.head(0)))
+    got = read_strides(store.out)
+    assert got["subject"].tolist() == ["ä b/c"] * 2 and got["condition"].isna().all()
+    assert got["speed"].tolist() == [1.1, 1.2]
+    store.write(SessionResult("x", "k2", "ok", "p9", "post", table.assign(speed=[2.0, 2.0]), None))
+    got = read_strides(ResultStore(store.out).out)
+    assert got["subject"].tolist() == ["p9", "p9"] and got["speed"].tolist() == [2.0, 2.0]
+    assert ResultStore(store.out).records["x"]["key"] == "k2"  # the manifest's last line wins
