@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imu_gait.batch import read_failures, read_strides, run_batch
+from imu_gait.batch import read_failures, read_strides, run_batch, source_digest
 from imu_gait.cohort import CohortSettings, compare_cohort
 from imu_gait.session import PLACEMENTS
 from imu_gait.simulate import GaitParams, SimConfig, save, simulate
@@ -90,12 +90,13 @@ def main() -> None:
             f"{n} simulated 2-minute sessions ({len(placements)} sensors, 100 Hz) ready in {t_gen:.0f} s; "
             f"CPUs {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}"
         )
-        rates = {}
-        tables = {}
+        rates, tables, sources = {}, {}, {}
         for w in args.workers:
             out = Path(tmp) / f"out-{w}"
             load0 = os.getloadavg()[0]
+            before = source_digest()
             report = run_batch(root, out, workers=w)
+            sources[w] = {before, source_digest()}
             rate = report.analysed / report.seconds * 60.0
             rates[w] = rate
             recs = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
@@ -120,7 +121,10 @@ def main() -> None:
                 b["eversion_excursion"].to_numpy(),
                 equal_nan=True,
             )
-            print(f"strides identical between {lo} and {hi} worker(s): {same}")
+            note = ""
+            if len(sources[lo] | sources[hi]) > 1:
+                note = " (the analysis sources changed during the runs: not comparable)"
+            print(f"strides identical between {lo} and {hi} worker(s): {same}{note}")
         strides = tables[max(tables)]
         t0 = time.perf_counter()
         cmp = compare_cohort(strides, CohortSettings(metrics=("eversion_excursion",)))
