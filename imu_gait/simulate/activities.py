@@ -508,8 +508,8 @@ def _gait_style(act: Activity) -> dict:
             "fc_slope": 3.0,
             "flat": 0.17,
             "push": 0.5,
-            "via": 0.28,
-            "thigh": 18.0,
+            "via": 0.22,
+            "thigh": 12.0,
             "swing_knee": 66.0,
             "plantar": 5.0,
             # knee bend wish bumps: (start, end) as fractions of stance, peak position, amplitude (deg)
