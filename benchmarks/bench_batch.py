@@ -101,11 +101,21 @@ def main() -> None:
             rates[w] = rate
             recs = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
             task_s = np.mean([r["seconds"] for r in recs if r["status"] == "ok"])
+            rss = [r["peak_rss_mb"] for r in recs if r.get("peak_rss_mb")]
+            half = len(rss) // 2
+            rss_txt = (
+                f"worker peak memory {max(rss[:half]):.0f} MB after the first half of the tasks, "
+                f"{max(rss):.0f} MB at the end"
+                if half
+                else ""
+            )
             print(
                 f"{w} worker(s): {report.analysed} analysed, {report.failed} failed, {report.strides} strides "
                 f"in {report.seconds:.1f} s (incl. cluster start) = {rate:.1f} sessions/min; "
                 f"mean task {task_s:.2f} s; load average {load0:.1f} -> {os.getloadavg()[0]:.1f}"
             )
+            if rss_txt:
+                print(f"  {rss_txt}")
             failures = read_failures(out)
             if len(failures):
                 print(failures.to_string(index=False))

@@ -10,8 +10,8 @@
 
 Workers receive only a path and return only the per-stride and summary tables, so no worker holds more than one
 session's samples at a time and the client holds none. Results are written as each task finishes (temporary file,
-then rename). A session is skipped when its key (code version + settings + content fingerprint) is already in the
-manifest; a session that fails is listed with its error and never stops the batch.
+then rename). A session is skipped when its key (imu-gait version + settings + content fingerprint) is already in
+the manifest; a session that fails is listed with its error and never stops the batch.
 
 Dask (``dask``, ``distributed``) is an optional dependency (extra ``cohort``), imported only when a batch runs.
 """
@@ -46,7 +46,7 @@ STRING_COLUMNS = frozenset({"session", "side", "activity", "quality"})
 INT_COLUMNS = frozenset({"stride", "n_strides", "n_ok"})
 FAILURE_COLUMNS = ("session", "error_type", "message")
 
-# sources whose change changes the analysis results (part of the code version)
+# sources whose change can change the analysis results (their digest goes into the manifest as provenance)
 _ANALYSIS_SOURCES = ("pipeline", "session.py", "anatomy.py", "errors.py", "batch.py")
 
 
@@ -87,6 +87,7 @@ class SessionResult:
     message: str = ""
     seconds: float = 0.0
     worker: str = ""  # host:pid of the process that ran the task
+    peak_rss_mb: float = float("nan")  # the worker process's peak resident memory so far (MB)
 
     @property
     def n_strides(self) -> int:
@@ -205,6 +206,7 @@ def analyze_session(path: str, session: str, key: str, settings: BatchSettings) 
             summary=summary,
             seconds=time.perf_counter() - t0,
             worker=_worker_id(),
+            peak_rss_mb=_peak_rss_mb(),
         )
     except Exception as e:  # one bad session must not stop the batch
         return SessionResult(
@@ -215,7 +217,20 @@ def analyze_session(path: str, session: str, key: str, settings: BatchSettings) 
             message=str(e).strip().splitlines()[0][:500] if str(e).strip() else repr(e),
             seconds=time.perf_counter() - t0,
             worker=_worker_id(),
+            peak_rss_mb=_peak_rss_mb(),
         )
+
+
+def _peak_rss_mb() -> float:
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # ru_maxrss is in bytes on macOS, KiB elsewhere
+        return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    except (ImportError, OSError):
+        return float("nan")
 
 
 def _worker_id() -> str:
@@ -313,6 +328,9 @@ class ResultStore:
             "message": result.message,
             "seconds": round(result.seconds, 3),
             "worker": result.worker,
+            "peak_rss_mb": round(result.peak_rss_mb, 1)
+            if np.isfinite(result.peak_rss_mb)
+            else None,
             "version": code_version(),
             "source": self.source,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
