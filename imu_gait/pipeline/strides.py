@@ -292,14 +292,17 @@ def classify_activity(
     run_max_duty: float = 0.5,
 ) -> np.ndarray:
     """Activity of each stride: ``stairs_up``/``stairs_down`` when the elevation change exceeds
-    ``stairs_min_m`` (a stride on stairs climbs two steps, 0.2-0.45 m), ``run`` when the stance lasts less than
-    ``run_max_duty`` of the stride (a flight phase), ``other`` when implausible (no trajectory, stride length
+    ``stairs_min_m`` (a stride on stairs climbs two steps, 0.2-0.45 m; twice that for strides with a flight
+    phase), ``run`` when the stance lasts less than ``run_max_duty`` of the stride (a flight phase), ``other`` when implausible (no trajectory, stride length
     above 3.5 m or climbing more than 0.8 m), else ``walk``."""
     out = np.full(stride_time.size, "walk", dtype=object)
     duty = stance_time / stride_time
-    out[duty < run_max_duty] = "run"
-    out[elevation_change >= stairs_min_m] = "stairs_up"
-    out[elevation_change <= -stairs_min_m] = "stairs_down"
+    run = duty < run_max_duty
+    # running strides carry larger vertical drift: they need twice the climb to count as stairs
+    climb = np.where(run, 2.0 * stairs_min_m, stairs_min_m)
+    out[run] = "run"
+    out[elevation_change >= climb] = "stairs_up"
+    out[elevation_change <= -climb] = "stairs_down"
     bad = (
         ~np.isfinite(stride_length)
         | ~np.isfinite(elevation_change)

@@ -145,15 +145,12 @@ def timeline_figure(strides: pd.DataFrame) -> Figure | None:
                 ms=6,
             )
         style_axes(ax2)
-        ax2.plot(
-            s["ic"],
-            s["stride_length"],
-            "o-",
-            ms=3,
-            lw=1,
-            color=SIDE_COLOURS[side],
-            label=f"{side} foot",
-        )
+        # break the line between walking bouts (a stride that does not start where the previous one ended)
+        x = s["ic"].to_numpy(dtype=float)
+        y = s["stride_length"].to_numpy(dtype=float)
+        gap = np.flatnonzero(np.abs(x[1:] - s["end"].to_numpy(dtype=float)[:-1]) > 0.005) + 1
+        x, y = np.insert(x, gap, np.nan), np.insert(y, gap, np.nan)
+        ax2.plot(x, y, "o-", ms=3, lw=1, color=SIDE_COLOURS[side], label=f"{side} foot")
     ax.set_yticks([0, 1], ["left", "right"])
     ax.set_ylim(-0.6, 1.6)
     ax.set_title("Strides by activity (x = flagged, see quality)", fontsize=10)
