@@ -23,6 +23,8 @@ from imu_gait.compare.stats import VERDICT_CHANGED
 from imu_gait.plots import compare as plots
 from imu_gait.report_template import CSS, METHODS_HTML, METHODS_TEXT
 
+DEFAULT_TITLE = "Gait comparison: before vs after"
+
 
 @dataclass
 class ReportFigure:
@@ -320,9 +322,7 @@ def _img(f: ReportFigure) -> str:
     )
 
 
-def report_html(
-    cmp: Comparison, figures: list[ReportFigure], title: str = "Gait comparison"
-) -> str:
+def report_html(cmp: Comparison, figures: list[ReportFigure], title: str = DEFAULT_TITLE) -> str:
     """The whole report as one HTML string (no scripts, no external references)."""
     from imu_gait import __version__
 
@@ -334,7 +334,7 @@ def report_html(
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width, initial-scale=1'>",
         f"<title>{_e(title)}{' – ' + _e(subject) if subject else ''}</title><style>{CSS}</style></head><body>",
-        f"<header><h1>{_e(title)}: before vs after</h1>",
+        f"<header><h1>{_e(title)}</h1>",
         f"<p class=sub>Subject <b>{_e(subject or 'not given')}</b> · {len(cmp.pre)} session(s) before, "
         f"{len(cmp.post)} after · report made {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}</p></header>",
         f"<section id=summary><h2>What changed</h2><p class=headline>{_e(headline(cmp))}</p>",
@@ -404,12 +404,14 @@ def _text_pages(heading: str, paragraphs: list[str], size: float = 9.5) -> list:
     for p in paragraphs:
         lines += textwrap.wrap(p, width, subsequent_indent="  ") or [""]
         lines.append("")
-    per_page = int(62 * 9.5 / size)
+    per_page = int(60 * 9.5 / size)
     pages = []
     for start in range(0, max(len(lines), 1), per_page):
         fig = Figure(figsize=A4)
-        fig.text(0.07, 0.955, heading, fontsize=15, fontweight="bold", va="top")
-        fig.text(0.07, 0.92, "\n".join(lines[start : start + per_page]), fontsize=size, va="top")
+        head = textwrap.wrap(heading, 55) or [""]
+        fig.text(0.07, 0.955, "\n".join(head), fontsize=15, fontweight="bold", va="top")
+        top = 0.92 - 0.025 * (len(head) - 1)
+        fig.text(0.07, top, "\n".join(lines[start : start + per_page]), fontsize=size, va="top")
         pages.append(fig)
     return pages
 
@@ -433,7 +435,7 @@ def _image_page(f: ReportFigure):
     return fig
 
 
-def pdf_pages(cmp: Comparison, figures: list[ReportFigure], title: str = "Gait comparison") -> list:
+def pdf_pages(cmp: Comparison, figures: list[ReportFigure], title: str = DEFAULT_TITLE) -> list:
     """The report's pages as matplotlib Figures (A4 portrait): summary, figures, tables, methods."""
     subject = _subject(cmp)
     intro = [
@@ -441,7 +443,7 @@ def pdf_pages(cmp: Comparison, figures: list[ReportFigure], title: str = "Gait c
         f"{', '.join(i.name for i in cmp.pre)}; after: {', '.join(i.name for i in cmp.post)}."
     ]
     pages = _text_pages(
-        f"{title}: what changed",
+        f"{title} — what changed",
         [*intro, headline(cmp), *what_changed(cmp), "Data quality:"]
         + [f"- {w}" for w in cmp.warnings or ["no warnings"]],
     )
@@ -475,7 +477,7 @@ def pdf_pages(cmp: Comparison, figures: list[ReportFigure], title: str = "Gait c
 
 
 def report_pdf(
-    cmp: Comparison, figures: list[ReportFigure], path: Path, title: str = "Gait comparison"
+    cmp: Comparison, figures: list[ReportFigure], path: Path, title: str = DEFAULT_TITLE
 ) -> None:
     """Write :func:`pdf_pages` into one PDF file."""
     from matplotlib.backends.backend_pdf import PdfPages
@@ -510,7 +512,7 @@ def _methods_fields(cmp: Comparison) -> dict[str, int]:
 
 
 def write_report(
-    cmp: Comparison, out_dir: Path, title: str = "Gait comparison", pdf: bool = True
+    cmp: Comparison, out_dir: Path, title: str = DEFAULT_TITLE, pdf: bool = True
 ) -> dict[str, Path]:
     """Write comparison.csv, spm.csv, symmetry.csv, figures/*.png, report.html (and report.pdf) into out_dir."""
     out_dir = Path(out_dir)

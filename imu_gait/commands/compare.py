@@ -34,7 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--no-pdf", action="store_true", help="skip report.pdf")
-    p.add_argument("--title", default="Gait comparison", help="report title")
+    p.add_argument(
+        "--title", default="Gait comparison: before vs after", help="report title (first line)"
+    )
     # group statistics over an `imu-gait batch` output (imu_gait/commands/compare_cohort.py)
     from imu_gait.commands.compare_cohort import add_cohort_arguments
 
