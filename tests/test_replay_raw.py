@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import firmware_protocols
-from imu_gait.ble.recorder import Recorder, SensorSpec
+from imu_gait.ble.live_analysis import AnalyzingRecorder
+from imu_gait.ble.recorder import SensorSpec
 from imu_gait.emulator.bleak_backend import bumble_backends, close_central
 from imu_gait.emulator.peripheral import Knobs
 from imu_gait.emulator.server import SensorServer
@@ -23,7 +24,7 @@ FEET = ("left_foot", "right_foot")
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, AnalyzingRecorder]:
     walk = simulate(SimConfig.walk(strides=20, placements=FEET), seed=2).session
     out = tmp_path_factory.mktemp("rec") / "walk"
 
@@ -34,22 +35,23 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
             Knobs(jitter_ms=2.0, seed=1),
         )
         sensors = await server.start()
-        rec = Recorder(
+        rec = AnalyzingRecorder(
             [SensorSpec(p, sensors[p].name) for p in FEET],
             str(out),
             rate_hz=100.0,
             backends=bumble_backends(server.link),
+            analyzer_kwargs={"warmup_s": 6.0},
         )
         await rec.run(13.0)
         await server.close()
         await close_central(server.link)
+        return rec
 
-    asyncio.run(run())
-    return out
+    return out, asyncio.run(run())
 
 
-def test_raw_log_decodes_to_the_recorded_samples(recorded: Path) -> None:
-    session = load_session(recorded)
+def test_raw_log_decodes_to_the_recorded_samples(recorded) -> None:
+    session = load_session(recorded[0])
     got: dict[str, list] = {p: [] for p in FEET}
     for a in raw_arrivals(session):
         got[a.placement].append(a)
@@ -65,8 +67,8 @@ def test_raw_log_decodes_to_the_recorded_samples(recorded: Path) -> None:
         assert all(a.t_arrival >= a.t[-1] - 1e-3 for a in got[p])
 
 
-def test_replay_from_raw_log_and_from_samples_is_identical(recorded: Path) -> None:
-    session = load_session(recorded)
+def test_replay_from_raw_log_and_from_samples_is_identical(recorded) -> None:
+    session = load_session(recorded[0])
     results = {}
     for source in ("raw", "samples"):
         analyzer = analyzer_for(session, warmup_s=6.0)
@@ -81,3 +83,22 @@ def test_replay_from_raw_log_and_from_samples_is_identical(recorded: Path) -> No
     n_raw = sum(1 for _ in raw_arrivals(session))
     n_samples = sum(1 for _ in sample_arrivals(session))
     assert n_raw != n_samples
+
+
+def test_the_recorder_analyses_strides_while_recording(recorded) -> None:
+    """The live path: the recorder's decoded blocks (provisional clock fits) fed the online analyzer; its strides
+    are those of the replay up to the provisional-vs-final clock difference."""
+    folder, rec = recorded
+    live = rec.analyzer.strides
+    assert len(rec.updates) == len(live) >= 6
+    assert set(rec.analyzer.sensors) == set(FEET)
+    session = load_session(folder)
+    analyzer = analyzer_for(session, warmup_s=6.0)
+    replay(session, analyzer, source="raw")
+    replayed = analyzer.strides
+    for side in ("left", "right"):
+        a = live[live["side"] == side]["ic"].to_numpy()
+        b = replayed[replayed["side"] == side]["ic"].to_numpy()
+        assert abs(a.size - b.size) <= 1
+        # each live stride is one of the replayed ones (same IC within the clock refit)
+        assert np.all(np.min(np.abs(a[:, None] - b[None, :]), axis=1) < 0.02)

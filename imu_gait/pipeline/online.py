@@ -149,30 +149,38 @@ class OnlineAnalyzer:
         knee: bool = False,
         knee_window_s: float = 16.0,
     ) -> None:
-        self.sensors = dict(sensors)
         self.static = [float(static[0]), float(static[1])] if static else None
         self.mounting = dict(mounting or {})
         self.events = list(events or [])
         self.warmup_s, self.window_s, self.step_s, self.tail_s = warmup_s, window_s, step_s, tail_s
-        self.knee_window_s = knee_window_s
-        self.feet = {
-            p: _Foot(p, side, self.sensors[p])
-            for p, side in FOOT_PLACEMENTS.items()
-            if p in self.sensors
-        }
-        self.knee_placements = [p for p in KNEE_PLACEMENTS if p in self.sensors] if knee else []
-        self.other = {p: _Buffer() for p in self.knee_placements}
+        self.knee, self.knee_window_s = knee, knee_window_s
+        self.sensors: dict[str, SensorInfo] = {}
+        self.feet: dict[str, _Foot] = {}
+        self.knee_placements: list[str] = []
+        self.other: dict[str, _Buffer] = {}
+        self.stats: dict[str, dict[str, Any]] = {}
         self._static_store: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._pending_knee: list[StrideUpdate] = []
         self.rows: list[dict[str, Any]] = []
         self.curve_blocks: list[pd.DataFrame] = []
-        self.stats: dict[str, dict[str, Any]] = {
-            p: {"samples": 0, "last_t": None, "gaps": 0, "saturated": 0} for p in self.sensors
-        }
+        for p, info in sensors.items():
+            self.add_sensor(p, info)
         self.warnings: list[str] = []
         self.now = -np.inf  # newest sample time fed (s)
 
     # --- input ------------------------------------------------------------------------------------------------
+
+    def add_sensor(self, placement: str, info: SensorInfo) -> None:
+        """Register a sensor (a live recording learns rates and ranges when each sensor connects)."""
+        if placement in self.sensors:
+            return
+        self.sensors[placement] = info
+        self.stats[placement] = {"samples": 0, "last_t": None, "gaps": 0, "saturated": 0}
+        if placement in FOOT_PLACEMENTS:
+            self.feet[placement] = _Foot(placement, FOOT_PLACEMENTS[placement], info)
+        elif self.knee and placement in KNEE_PLACEMENTS:
+            self.knee_placements.append(placement)
+            self.other[placement] = _Buffer()
 
     def feed(
         self, placement: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray
