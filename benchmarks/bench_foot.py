@@ -10,6 +10,7 @@ curve RMSE / excursion / peak velocity errors) and the speed figures (real walk 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -141,6 +142,10 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="fewer simulated sessions")
     p.add_argument("--no-sim", action="store_true", help="skip the simulated sessions")
     args = p.parse_args()
+    load = os.getloadavg()
+    print(
+        f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} (1 / 5 min)"
+    )
     real_walk()
     if not args.no_sim:
         from bench_foot_sim import simulated
