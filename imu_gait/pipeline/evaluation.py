@@ -65,7 +65,7 @@ def match_strides(
         ref = reference[reference["side"] == side].reset_index(drop=True)
         used: set[int] = set()
         ric = ref["ic"].to_numpy(dtype=np.float64)
-        for i, row in det.iterrows():
+        for _, row in det.iterrows():
             if ric.size == 0:
                 fp += 1
                 continue
@@ -87,7 +87,6 @@ def match_strides(
                 rec[f"{c}_det"] = row[c]
                 rec[f"{c}_ref"] = ref.loc[j, c]
             rows.append(rec)
-            _ = i
         fn += len(ref) - len(used)
     pairs = pd.DataFrame(rows)
     if detected_curves is not None and reference_curves is not None and len(pairs):
