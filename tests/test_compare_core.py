@@ -103,6 +103,17 @@ def test_spm_false_positives_are_rare_for_identical_distributions():
     assert hits <= 5  # expected 1.5 of 30 at alpha 0.05
 
 
+def test_spm_skipped_below_the_minimum_strides():
+    pre = synthetic_analysis(71, n_strides=8, sides=("left",))
+    post = synthetic_analysis(
+        72, n_strides=30, sides=("left",), curve_shift={"eversion": bump(40, 8, -5)}
+    )
+    c = compare(pre, post)
+    assert len(c.spm) == 2 and not c.spm.significant.any()
+    assert c.spm.note.str.startswith("too few strides for SPM").all()
+    assert all(cc.spm is None for cc in c.curves)
+
+
 def test_spm_needs_three_curves_each():
     assert spm_ttest2(np.zeros((2, 101)), np.ones((5, 101))) is None
 

@@ -53,6 +53,7 @@ class CurveComparison:
     post: np.ndarray
     basis: str
     spm: SpmResult | None
+    note: str = ""
 
 
 @dataclass
@@ -330,11 +331,31 @@ def _curve_comparisons(
                     a, b = np.vstack(mp), np.vstack(mq)
                     basis = "strides"
                 pending.append((side, activity, variable, a, b, basis))
-    alpha_each = 1.0 - (1.0 - st.alpha) ** (1.0 / max(len(pending), 1))
-    return [
-        CurveComparison(side, activity, variable, a, b, basis, spm_ttest2(a, b, alpha=alpha_each))
-        for side, activity, variable, a, b, basis in pending
+    # curves with fewer strides than the scalar verdicts need are shown but not tested
+    testable = [
+        p for p in pending if min(len(p[3]), len(p[4])) >= st.min_strides or p[5] != "strides"
     ]
+    alpha_each = 1.0 - (1.0 - st.alpha) ** (1.0 / max(len(testable), 1))
+    out = []
+    for side, activity, variable, a, b, basis in pending:
+        if min(len(a), len(b)) < st.min_strides and basis == "strides":
+            out.append(
+                CurveComparison(
+                    side,
+                    activity,
+                    variable,
+                    a,
+                    b,
+                    basis,
+                    None,
+                    f"too few strides for SPM (minimum {st.min_strides})",
+                )
+            )
+        else:
+            res = spm_ttest2(a, b, alpha=alpha_each)
+            note = "" if res is not None else "too few curves or no variance for SPM"
+            out.append(CurveComparison(side, activity, variable, a, b, basis, res, note))
+    return out
 
 
 def _spm_table(curves: list[CurveComparison]) -> pd.DataFrame:
@@ -360,7 +381,7 @@ def _spm_table(curves: list[CurveComparison]) -> pd.DataFrame:
                     "end_pct": np.nan,
                     "p": np.nan,
                     "post_vs_pre": "",
-                    "note": "too few curves or no variance for SPM",
+                    "note": cc.note,
                 }
             )
             continue

@@ -81,9 +81,11 @@ def curves_figure(cmp: Comparison, activity: str) -> Figure | None:
             if cc.spm is not None:
                 for c in cc.spm.clusters:
                     ax.axvspan(c.start, c.end, color=SPM_SHADE, alpha=0.22, linewidth=0)
+                    if c.end - c.start < 6:  # too narrow to label legibly; the shading says it
+                        continue
                     p = "p<0.001" if c.p < 0.001 else f"p={c.p:.3f}"
                     ax.text(
-                        (c.start + c.end) / 2,
+                        min(max((c.start + c.end) / 2, 6), 94),
                         0.97,
                         f"differs\n{p}",
                         transform=ax.get_xaxis_transform(),
@@ -92,6 +94,17 @@ def curves_figure(cmp: Comparison, activity: str) -> Figure | None:
                         fontsize=8,
                         color="#8a2f6b",
                     )
+            if cc.spm is None and cc.note:
+                ax.text(
+                    0.99,
+                    0.97,
+                    cc.note,
+                    transform=ax.transAxes,
+                    ha="right",
+                    va="top",
+                    fontsize=8,
+                    color=NEUTRAL,
+                )
             ax.axhline(0, color="#999999", linewidth=0.8)
             ax.set_title(f"{side} {var.replace('_', ' ')}", fontsize=11, loc="left")
             if j == 0:
