@@ -95,7 +95,8 @@ def warnings(analyzer: OnlineAnalyzer) -> list[str]:
         if s["saturated"]:
             out.append(f"{p}: {s['saturated']} clipped samples (sensor range)")
         if s["gaps"]:
-            out.append(f"{p}: {s['gaps']} gaps in the data")
+            n = s["gaps"]
+            out.append(f"{p}: {n} gap{'' if n == 1 else 's'} in the data")
     return out
 
 

@@ -249,9 +249,8 @@ class OnlineAnalyzer:
         s, info = self.stats[placement], self.sensors[placement]
         rate = info.rate_hz or (1.0 / np.median(np.diff(t)) if t.size > 1 else 100.0)
         prev = s["last_t"]
-        if prev is not None:
-            dt = np.diff(np.concatenate([[prev], t]))
-            s["gaps"] += int((dt > 3.0 / rate).sum())
+        dt = np.diff(np.concatenate([[prev], t]) if prev is not None else t)
+        s["gaps"] += int((dt > 3.0 / rate).sum())
         acc_fs = info.acc_range_g * GRAVITY if info.acc_range_g else 8.0 * GRAVITY
         gyr_fs = info.gyr_range_dps or 1000.0
         s["saturated"] += int(
