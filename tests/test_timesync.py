@@ -96,3 +96,16 @@ def test_commensurate_rates_are_bounded_by_the_phase_lattice(seed: int) -> None:
     err = fit(t_dev) - t_true
     assert np.all(err >= -1e-9)  # never early
     assert np.max(err) < 5e-3 + 1e-6
+
+
+def test_congestion_episodes_do_not_tilt_the_fit() -> None:
+    # seconds-long episodes where every notification is 10-50 ms late (busy host, radio retries)
+    rng = np.random.default_rng(8)
+    t_dev, t_true, arrival = _arrivals(rng, 60.0, 100.0, offset=3.0, rate=208.0, per_packet=4)
+    arrival = arrival.copy()
+    for start in (5.0, 17.0, 29.0, 41.0, 55.0):
+        late = (t_true > start) & (t_true < start + rng.uniform(1.0, 3.0))
+        arrival[late] += rng.uniform(0.01, 0.05)
+    fit = fit_clock(t_dev, arrival)
+    assert np.max(np.abs(fit(t_dev) - t_true)) < 1e-3
+    assert fit.drift_ppm == pytest.approx(-100.0, abs=20.0)

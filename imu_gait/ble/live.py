@@ -41,7 +41,10 @@ def sensor_table(rec: Recorder) -> Table:
         "note",
     ):
         table.add_column(
-            col, justify="right" if col in ("rate Hz", "samples", "lost pkts", "gaps") else "left"
+            col,
+            justify="right" if col in ("rate Hz", "samples", "lost pkts", "gaps") else "left",
+            no_wrap=col != "note",
+            overflow="ellipsis",
         )
     for s in rec.sensors.values():
         style = _STYLE.get(s.state, "")

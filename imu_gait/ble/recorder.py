@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
 FLUSH_PERIOD_S = 0.5  # raw logs fsynced and decoded parts written at least this often
+REFIT_S = 5.0  # provisional clock fits while recording are refreshed this often
 EVENT_UUID = "00000000-0000-0000-0000-000000000000"  # characteristic field of KIND_EVENT frames
 
 
@@ -102,6 +103,9 @@ class SensorState:
         default_factory=lambda: deque(maxlen=4000)
     )  # (t, n samples) for the live rate
     fits: dict[int, ClockFit] = field(default_factory=dict)
+    fit_time: dict[int, float] = field(
+        default_factory=dict
+    )  # arrival time of the newest point of each fit
 
     @property
     def placement(self) -> str:
@@ -116,8 +120,13 @@ class SensorState:
         return int(getattr(self.decoder, "lost_samples", 0) or 0)
 
     def rate(self, now: float, window: float = 2.0) -> float:
-        n = sum(k for t, k in self.arrivals if t >= now - window)
-        return n / window
+        """Samples per second over the last ``window`` s of decoded data (0 when the data is older than that)."""
+        if not self.arrivals:
+            return 0.0
+        end = self.arrivals[-1][0]
+        if now - end > window:
+            return 0.0
+        return sum(k for t, k in self.arrivals if t > end - window) / window
 
 
 class DeviceFinder:
@@ -345,7 +354,7 @@ class Recorder:
         await self._handshake(s, client)
         if s.drop_time is not None:
             s.reconnects += 1
-        self._set(s, "streaming", f"{s.name} ({family.NAME}), MTU {client.mtu_size}")
+        self._set(s, "streaming", f"MTU {client.mtu_size}")
         if s.placement not in self.store.meta["sensors"]:
             self.store.parts_dir(s.placement).mkdir(exist_ok=True)
         self._update_sensor_meta(s)
@@ -552,8 +561,17 @@ class Recorder:
         t = np.empty_like(ref)
         for seg in np.unique(segs):
             xs, ys = s.fit_points[int(seg)]
-            fit = fit_clock(np.asarray(xs), np.asarray(ys))
-            s.fits[int(seg)] = fit
+            fit = s.fits.get(int(seg))
+            if (
+                fit is None
+                or len(xs) < 2 * fit.n_points
+                or ys[-1] - s.fit_time.get(int(seg), -np.inf) > REFIT_S
+            ):
+                fit = fit_clock(
+                    np.asarray(xs), np.asarray(ys)
+                )  # provisional; the final fit uses everything
+                s.fits[int(seg)] = fit
+                s.fit_time[int(seg)] = ys[-1]
             m = segs == seg
             t[m] = fit(ref[m])
         # provisional times must keep increasing across parts (refits move them by microseconds)
