@@ -513,9 +513,9 @@ def _gait_style(act: Activity) -> dict:
             "swing_knee": 66.0,
             "plantar": 5.0,
             # knee bend wish bumps: (start, end) as fractions of stance, peak position, amplitude (deg)
-            "knee": [(-0.1, 0.6, 0.3, 14.0), (0.55, 1.3, 0.62, 25.0)],
+            "knee": [(-0.1, 0.6, 0.3, 14.0)],
             "sway": 0.02,
-            "over": 0.47,
+            "over": 0.44,
             "frontal": 1.0,
             "ev": 1.0,
             "tau": 1.0,

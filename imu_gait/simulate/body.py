@@ -21,7 +21,7 @@ class Body:
     hip_half_width: float = 0.085  # pelvis origin -> each hip joint centre, along the pelvis y axis
     ankle_forward: float = 0.06  # heel contact point -> ankle joint centre, along the foot x axis
     ankle_height: float = 0.075  # sole -> ankle joint centre
-    mtp_length: float = 0.18  # heel contact point -> metatarsal heads (the push-off pivot)
+    mtp_length: float = 0.22  # heel contact point -> the push-off pivot (metatarsal heads and toes)
     standing_knee_bend: float = 4.0  # deg, knee bend in the static standing pose
 
     def hip_offset(self, side: str) -> np.ndarray:
