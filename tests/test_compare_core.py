@@ -205,6 +205,23 @@ def test_serially_correlated_strides_are_flagged():
     assert any("correlated" in w and "eversion excursion" in w for w in c.warnings)
 
 
+def test_direction_of_signed_angles_is_judged_by_magnitude():
+    # peak knee abduction from -1 deg (slight varus) to -4 deg (more varus): a detectable decrease, but not
+    # an improvement; eversion excursion (a positive excursion) decreasing is one
+    pre = synthetic_analysis(81, n_strides=40, sides=("left",), shift={"knee_abduction_peak": -4.0})
+    post = synthetic_analysis(
+        82,
+        n_strides=40,
+        sides=("left",),
+        shift={"knee_abduction_peak": -7.0, "eversion_excursion": -3.0},
+    )
+    c = compare(pre, post)
+    knee = _row(c, "left", "walk", "knee_abduction_peak")
+    assert knee.verdict == VERDICT_CHANGED and knee["diff"] < 0
+    assert knee.direction == "moved away from the aim"
+    assert _row(c, "left", "walk", "eversion_excursion").direction == "improved"
+
+
 def test_symmetry_table():
     pre = synthetic_analysis(41, n_strides=40, name="a")
     post = synthetic_analysis(42, n_strides=40, name="b", shift={"eversion_excursion": 0.0})

@@ -20,6 +20,7 @@ from imu_gait.compare.metrics import (
     SIDES,
     SQUAT_METRICS,
     TASKS,
+    Metric,
     metric_info,
 )
 from imu_gait.compare.spm import SpmResult, spm_ttest2
@@ -276,16 +277,23 @@ def _scalar_row(
         "mdc95_stride": stats.mdc95(sd_w),
         "lag1_autocorr": stats.mean_lag1_autocorr(g_pre + g_post),
         "verdict": v,
-        "direction": _direction(diff, v, info.aim),
+        "direction": _direction(m_pre, m_post, v, info),
     }
 
 
-def _direction(diff: float, v: str, aim: int) -> str:
-    """Plain words for the patient: improved / no detectable change / increased / decreased."""
+def _direction(pre: float, post: float, v: str, info: Metric) -> str:
+    """Plain words for the patient: improved / moved away from the aim / increased / decreased, or no
+    detectable change. For a signed angle the programme aims to reduce (valgus, pelvic drop) improvement
+    means a smaller magnitude, so that a valgus knee turning into a larger varus is not called improved."""
     if v != stats.VERDICT_CHANGED:
         return "no detectable change"
-    if aim != 0:
-        return "improved" if np.sign(diff) == np.sign(aim) else "moved away from the aim"
+    diff = post - pre
+    if info.aim != 0:
+        if info.scale == "signed":
+            better = abs(post) < abs(pre)
+        else:
+            better = np.sign(diff) == np.sign(info.aim)
+        return "improved" if better else "moved away from the aim"
     return "increased" if diff > 0 else "decreased"
 
 

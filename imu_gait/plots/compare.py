@@ -398,7 +398,9 @@ def _word(r: pd.Series) -> tuple[str, str, str]:
         return "improved", GOOD, "↓" if r["diff"] < 0 else "↑"
     if d == "no detectable change":
         return "no detectable change", NEUTRAL, "="
-    return "more than before", BAD, "↑" if r["diff"] > 0 else "↓"
+    if d == "moved away from the aim":
+        return "changed, not as hoped", BAD, "↑" if r["diff"] > 0 else "↓"
+    return d, NEUTRAL, "↑" if r["diff"] > 0 else "↓"
 
 
 def _plain_hint(metric: str) -> str:
