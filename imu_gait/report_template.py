@@ -88,8 +88,10 @@ _METHODS = [
         'MDC95; "within measurement noise" otherwise; "too few strides" below {min_strides} strides ("too '
         'few repetitions" below {min_reps} squat or step-down repetitions) in either condition. A primary '
         "outcome must also stay significant after Holm's correction (Holm 1979) among the primary "
-        "outcomes of its activity (both sides; {n_primary} primary tests in all). In total {n_tests} tests were made; the others are exploratory and uncorrected. For primary "
-        "outcomes the programme aims to reduce, a detectable decrease is called improved.",
+        "outcomes of its activity (both sides; {n_primary} primary tests in all). In total {n_tests} tests "
+        "were made; the others are exploratory and uncorrected. For the primary outcomes the programme aims "
+        "to reduce, a detectable decrease is called improved (for signed angles such as knee valgus or "
+        "pelvic drop: a detectable change to a smaller magnitude).",
     ),
     (
         "Effect size and test",
