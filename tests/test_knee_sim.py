@@ -10,7 +10,7 @@ from scipy.spatial.transform import Rotation
 
 from imu_gait.pipeline.knee import analyze_knee
 from imu_gait.pipeline.knee_eval import knee_errors, squat_errors
-from imu_gait.simulate import Activity, SimConfig, simulate
+from imu_gait.simulate import Activity, SensorNoise, SimConfig, simulate
 
 KNEE = ("left_thigh", "left_shank", "right_thigh", "right_shank", "pelvis")
 STA_DEG = 0.3
@@ -116,3 +116,18 @@ def test_squat_only_session_warns_and_stays_within_three_degrees() -> None:
     assert err["flexion_peak_err"].abs().max() <= 2.0
     assert err["abduction_peak_err"].abs().max() <= 3.0
     assert any("record some walking" in w for w in res.quality["warnings"])
+
+
+def test_lost_samples_keep_frontal_plane_metrics_within_targets() -> None:
+    config = SimConfig.walk(
+        strides=14, rate_hz=100.0, placements=KNEE, noise=SensorNoise(drop_rate=0.02)
+    )
+    sim = simulate(config, seed=13)
+    res = analyze_knee(sim.session, _strides(sim))
+    assert all(f > 0.005 for f in res.quality["lost_samples"].values())
+    assert any("lost samples" in w for w in res.quality["warnings"])
+    for side, e in knee_errors(sim, res).items():
+        assert e["abduction_rmse"] <= 2.0, (side, e)
+        assert e["valgus_peak_max"] <= 1.5, (side, e)
+        assert e["pelvic_drop_max"] <= 1.0, (side, e)
+        assert e["flexion_rmse"] <= 5.0, (side, e)
