@@ -243,6 +243,14 @@ def test_from_folders_and_errors(tmp_path):
     assert c.pre[0].name == "pre_an" and c.pre[0].meta["subject"] == "P01"
     assert any("alignment confidence low" in w for w in c.warnings)
     assert _row(c, "right", "squat", "knee_flexion_peak").n_post == 6
+    # two folders of the same name stay two sessions
+    write_analysis_folder(pre, tmp_path / "day1" / "analysis")
+    write_analysis_folder(pre, tmp_path / "day2" / "analysis")
+    c2 = compare(
+        [tmp_path / "day1" / "analysis", tmp_path / "day2" / "analysis"], tmp_path / "post_an"
+    )
+    assert [i.name for i in c2.pre] == ["analysis", "day2/analysis"]
+    assert _row(c2, "left", "walk", "eversion_excursion").sessions_pre == 2
     with pytest.raises(UsageError, match="neither an analysis folder"):
         compare(tmp_path, tmp_path / "post_an")
     (tmp_path / "bad").mkdir()

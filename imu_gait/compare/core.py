@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,7 @@ def compare(pre: Any, post: Any, settings: CompareSettings | None = None) -> Com
     post_in = [as_input(x, f"post{i + 1}") for i, x in enumerate(_as_list(post))]
     if not pre_in or not post_in:
         raise ValueError("compare needs at least one analysis for pre and one for post")
+    _unique_names([*pre_in, *post_in])
     values = pd.concat(
         [_long_values(pre_in, "pre"), _long_values(post_in, "post")], ignore_index=True
     )
@@ -109,6 +111,21 @@ def compare(pre: Any, post: Any, settings: CompareSettings | None = None) -> Com
         warnings=_warnings(pre_in, post_in, table, settings),
         settings=settings,
     )
+
+
+def _unique_names(inputs: list[AnalysisInput]) -> None:
+    """Sessions are told apart by name: give repeated names their parent folder, then a number."""
+    seen: set[str] = set()
+    for inp in inputs:
+        name = inp.name
+        if name in seen and inp.meta.get("path"):
+            parent = Path(str(inp.meta["path"])).parent.name
+            name = f"{parent}/{inp.name}" if parent else name
+        base, i = name, 2
+        while name in seen:
+            name, i = f"{base} ({i})", i + 1
+        inp.name = name
+        seen.add(name)
 
 
 def _as_list(x: Any) -> list[Any]:
