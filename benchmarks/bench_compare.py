@@ -156,6 +156,38 @@ def spm_section(seeds: int) -> None:
     print(f"{(time.perf_counter() - t0) / seeds / 3 * 1000:.1f} ms per SPM test")
 
 
+def real_walk_section() -> None:
+    """The real gaitmap walk (2 x 20 m, one person, one session): first bout vs second bout. Nothing was
+    changed between them, so no primary outcome should be called changed."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from imu_gait.compare import AnalysisInput
+    from imu_gait.pipeline.analysis import analyze
+    from imu_gait.session import load_session
+
+    path = Path(__file__).resolve().parents[1] / "recordings" / "gaitmap_walk"
+    print("\n== real walk (recordings/gaitmap_walk): first 20 m bout vs second, no intervention ==")
+    a = analyze(load_session(path))
+    st = a.strides
+    mid = st["ic"].median()
+
+    def part(df: pd.DataFrame, name: str) -> AnalysisInput:
+        curves = a.curves.merge(df[["side", "stride"]], on=["side", "stride"])
+        return AnalysisInput(name, df, curves, pd.DataFrame(), {}, {})
+
+    c = compare(part(st[st["ic"] < mid], "bout 1"), part(st[st["ic"] >= mid], "bout 2"))
+    t = c.table[c.table["role"] == "primary"]
+    for r in t.itertuples():
+        print(
+            f"{r.side:5s} {r.label:40s} n {r.n_pre}/{r.n_post}  diff {r.diff:+7.2f} "
+            f"[{r.ci_low:+7.2f}, {r.ci_high:+7.2f}]  MDC95 {r.mdc95:6.2f}  Holm p {r.p_holm_primary:.3f}  "
+            f"{r.verdict}"
+        )
+    print(f"SPM regions found: {int(c.spm['significant'].sum())} of {len(c.spm)} curves")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=2000, help="seeds per one-metric scenario")
@@ -165,6 +197,7 @@ def main() -> None:
     scalar_section(a.seeds)
     compare_section(a.compare_seeds)
     spm_section(a.spm_seeds)
+    real_walk_section()
 
 
 if __name__ == "__main__":
