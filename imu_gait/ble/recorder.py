@@ -303,6 +303,14 @@ class Recorder:
                 s.problem = str(e)
                 self._set(s, "failed", str(e))
                 return
+            except (
+                Exception
+            ) as e:  # a bug must not end the other sensors' recording: report and stop this one
+                log.exception("sensor %s", s.placement)
+                await self._abandon(s)
+                s.problem = f"internal error: {type(e).__name__}: {e}"
+                self._set(s, "failed", s.problem)
+                return
         await self._shutdown(s)
 
     async def _connect(self, s: SensorState, device: BLEDevice, adv: AdvertisementData) -> None:

@@ -370,6 +370,8 @@ class VirtualSensor:
         rate = float(encoder.config.rate_hz)
         interval = max(k.interval_ms, 1.0) * 1e-3
         t_start = loop.time()
+        # connection events run on the central's schedule: their phase to the first sample is arbitrary
+        phase = float(self._rng.uniform(0.0, interval))
         dev_start = float(self.clock.device(t_start))
         n_done = 0
         event = 0
@@ -379,7 +381,7 @@ class VirtualSensor:
             drop_at = first + k.drop_at_s
         while True:
             event += 1
-            t_event = t_start + event * interval
+            t_event = t_start + phase + event * interval
             delay = float(self._rng.uniform(0.0, k.jitter_ms * 1e-3)) if k.jitter_ms > 0 else 0.0
             await asyncio.sleep(max(0.0, t_event + delay - loop.time()))
             if drop_at is not None and t_event >= drop_at:
