@@ -249,6 +249,7 @@ def detect_foot_events(
             & (stance < 0.85 * dur)
             & (np.diff(np.asarray(cyc)) == 1)
         )
+        ok[:-1] &= ~_paused(stance)
     return FootEvents(
         ic=ic, ms=ms, fc=fc, stride_ok=ok, midswing=cand, toe_off=_toe_offs(g_fc, cand, ms, rate_hz)
     )
@@ -265,6 +266,19 @@ def _toe_offs(g_fc: np.ndarray, midswing: np.ndarray, ms: np.ndarray, rate_hz: f
         i = lo + int(np.argmax(g_fc[lo:m]))
         if g_fc[i] > 0:
             out[j] = _parabolic_peak(g_fc, i)
+    return out
+
+
+def _paused(stance: np.ndarray) -> np.ndarray:
+    """Stances (s) that contain a pause: longer than 1.5x and 0.3 s more than the median of the neighbouring
+    stances (three each side). A stride across a pause (stopping briefly before a turn) is no gait cycle."""
+    out = np.zeros(stance.size, dtype=bool)
+    for k in range(stance.size):
+        nb = np.concatenate([stance[max(k - 3, 0) : k], stance[k + 1 : k + 4]])
+        nb = nb[np.isfinite(nb)]
+        if nb.size >= 2:
+            ref = float(np.median(nb))
+            out[k] = stance[k] > 1.5 * ref and stance[k] > ref + 0.3
     return out
 
 
