@@ -127,6 +127,16 @@ def test_no_change_no_primary_claim():
     assert any("one session per condition" in w for w in c.warnings)
 
 
+def test_same_analysis_as_pre_and_post_gives_zero_change():
+    a = synthetic_analysis(91, n_strides=30, name="same")
+    c = compare(a, a)
+    assert a.name == "same"
+    assert [i.name for i in (*c.pre, *c.post)] == ["same", "same (2)"]
+    r = _row(c, "left", "walk", "eversion_excursion")
+    assert r["diff"] == 0.0 and r.sessions_pre == 1 and r.n_pre == 30
+    assert r.verdict == VERDICT_NOISE and not c.spm.significant.any()
+
+
 def test_flagged_strides_are_left_out_and_reported():
     pre = synthetic_analysis(21, n_strides=30, name="a", n_bad=5)
     post = synthetic_analysis(22, n_strides=30, name="b", condition="post")

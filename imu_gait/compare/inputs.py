@@ -7,7 +7,7 @@ the session metadata (``session.json`` copied by ``imu-gait analyze``, or a ``se
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ class AnalysisInput:
 def as_input(obj: Any, default_name: str) -> AnalysisInput:
     """Turn a folder path or an in-memory analysis (``.strides``, ``.curves``, ...) into an AnalysisInput."""
     if isinstance(obj, AnalysisInput):
-        return obj
+        return replace(obj, meta=dict(obj.meta))  # a copy: compare() may rename it
     if isinstance(obj, str | Path):
         return load_input(Path(obj))
     if hasattr(obj, "strides"):
