@@ -100,5 +100,7 @@ def test_the_recorder_analyses_strides_while_recording(recorded) -> None:
         a = live[live["side"] == side]["ic"].to_numpy()
         b = replayed[replayed["side"] == side]["ic"].to_numpy()
         assert abs(a.size - b.size) <= 1
-        # each live stride is one of the replayed ones (same IC within the clock refit)
-        assert np.all(np.min(np.abs(a[:, None] - b[None, :]), axis=1) < 0.02)
+        # each live stride is one of the replayed ones: the same IC up to the clock refit (provisional fits
+        # while recording, one fit over the whole recording afterwards) and an occasional impact-onset flip
+        d = np.min(np.abs(a[:, None] - b[None, :]), axis=1)
+        assert np.median(d) < 0.01 and d.max() < 0.05

@@ -53,8 +53,15 @@ from imu_gait.pipeline.analysis import (
     STRIDE_COLUMNS,
 )
 from imu_gait.pipeline.calibration import FootAlignment
-from imu_gait.pipeline.foot import CURVE_POINTS, FootResult, analyze_foot
+from imu_gait.pipeline.foot import (
+    CURVE_POINTS,
+    STILL_MIDSTANCE,
+    FootResult,
+    _foot_frame,
+    analyze_foot,
+)
 from imu_gait.pipeline.signal import GRAVITY, lowpass, prepare_imu
+from imu_gait.pipeline.strides import shoe_statistic
 from imu_gait.session import ImuData, SensorInfo, Session
 
 KNEE_TAIL_S = 1.0  # knee window extends this far past a stride's end (heading window, filter edges)
@@ -370,18 +377,28 @@ class OnlineAnalyzer:
             eversion_zero=foot.zero,
         )
         at_start = prep.t[0] <= foot.origin + 0.5 / prep.rate_hz
-        return self._emit(foot, res, float(prep.t[0]), prep.t.size, prep.rate_hz, at_start, final)
+        # the SHOE statistic exactly as the foot step computes it (same functions, same inputs)
+        a, w = _foot_frame(prep.acc, prep.gyr, foot.alignment.R)
+        still = shoe_statistic(a, w, prep.rate_hz) < STILL_MIDSTANCE
+        return self._emit(
+            foot, res, float(prep.t[0]), prep.t.size, prep.rate_hz, at_start, final, still
+        )
 
-    def _settled(self, res: FootResult, k: int, n: int, rate: float, final: bool) -> bool:
+    def _settled(
+        self, res: FootResult, k: int, n: int, rate: float, final: bool, still: np.ndarray
+    ) -> bool:
         """Whether stride ``k`` (stance index) is final in this window. Its trajectory ends at the next
-        stance's mid-stance and uses that stance's gravity direction, which the foot step takes from the next
-        stride when that one exists (:func:`imu_gait.pipeline.foot.mid_stance_up`): so the mid-stance after
-        the next stride's end must be fixed too, or the next stride must be known not to exist."""
+        stance's mid-stance and uses that stance's gravity direction: measured there when the foot is still at
+        that mid-stance, else taken from the next stride (:func:`imu_gait.pipeline.foot.mid_stance_up`), and
+        then the mid-stance after the next stride's end must be fixed too, or the next stride must be known not
+        to exist."""
         if final:
             return True
         ev = res.events
         if k + 1 >= ev.ic.size or not self._ms_final(res, float(ev.ic[k + 1]), n, rate):
             return False
+        if still[int(ev.ms[k + 1])]:
+            return True
         if ev.stride_ok[k + 1]:
             return k + 2 < ev.ic.size and self._ms_final(res, float(ev.ic[k + 2]), n, rate)
         return n - 1 - ev.ic[k + 1] > (3 * MAX_STRIDE_S + self.tail_s) * rate
@@ -407,6 +424,7 @@ class OnlineAnalyzer:
         rate: float,
         at_start: bool,
         final: bool,
+        still: np.ndarray,
     ) -> list[StrideUpdate]:
         cols = res.strides
         lead = t0 + 1.5  # strides need their mid-swing and the filters' start-up before them
@@ -416,7 +434,7 @@ class OnlineAnalyzer:
             if ic <= foot.last_ic + 0.1 or (not at_start and ic < lead):
                 continue
             k = int(np.argmin(np.abs(res.events.ic - (ic - t0) * rate)))
-            if not self._settled(res, k, n, rate, final):
+            if not self._settled(res, k, n, rate, final, still):
                 break
             row: dict[str, Any] = {"side": foot.side, "stride": foot.n_strides}
             for c, v in cols.items():
