@@ -24,7 +24,7 @@ from knee_synth import rotate_sensors, soft_tissue
 
 from imu_gait.pipeline.knee import analyze_knee
 from imu_gait.pipeline.knee_eval import knee_errors, squat_errors
-from imu_gait.simulate import Activity, SimConfig, simulate
+from imu_gait.simulate import Activity, SensorNoise, SimConfig, simulate
 
 STA_DEG = 0.5  # soft-tissue wobble, deg RMS per axis while moving
 KNEE = ["left_thigh", "left_shank", "right_thigh", "right_shank", "pelvis"]
@@ -123,6 +123,23 @@ def squats_only() -> None:
     )
 
 
+def lost_samples() -> None:
+    print("\nwalking with lost BLE samples (bursts of 1-6), 100 Hz, no wobble")
+    for drop in (0.01, 0.02, 0.05):
+        cfg = SimConfig.walk(
+            strides=20, rate_hz=100.0, placements=tuple(KNEE), noise=SensorNoise(drop_rate=drop)
+        )
+        for seed in (1, 2):
+            sim = simulate(cfg, seed=seed)
+            res = analyze_knee(sim.session, truth_strides(sim))
+            for side, e in knee_errors(sim, res).items():
+                print(
+                    f"  loss {drop:4.0%} seed {seed} {side:5s}: flexion RMSE {e['flexion_rmse']:.2f}, abduction"
+                    f" RMSE {e['abduction_rmse']:.2f}, peak valgus error max {e['valgus_peak_max']:.2f},"
+                    f" pelvic drop error max {e['pelvic_drop_max']:.2f}"
+                )
+
+
 def mounting_independence() -> None:
     sim = simulate(SimConfig.walk(strides=16, placements=tuple(KNEE)), seed=4)
     rot = {p: Rotation.random(random_state=i).as_matrix() for i, p in enumerate(KNEE)}
@@ -157,5 +174,6 @@ if __name__ == "__main__":
     accuracy(quick)
     squats()
     squats_only()
+    lost_samples()
     mounting_independence()
     runtime()
