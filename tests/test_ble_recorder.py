@@ -257,3 +257,44 @@ def _events(path: Path) -> list:
     from imu_gait.rawlog import KIND_EVENT, read_raw_log
 
     return [f for f in read_raw_log(path).frames if f.kind == KIND_EVENT]
+
+
+@pytest.mark.slow
+def test_six_mixed_sensors_for_a_minute_with_loss_drift_and_a_drop(tmp_path: Path) -> None:
+    """The issue's end-to-end scenario (benchmarks/bench_recorder.py prints the same figures)."""
+    families = {
+        "left_foot": "diy",
+        "right_foot": "movesense",
+        "left_shank": "polar",
+        "right_shank": "dot",
+        "left_thigh": "witmotion",
+        "right_thigh": "metawear",
+    }
+    knobs = {
+        p: Knobs(
+            jitter_ms=2.0,
+            loss=0.005,
+            drift_ppm=-100.0 + 40.0 * i,
+            offset_s=50.0 * i,
+            drop_at_s=30.0 if p == "left_foot" else None,
+            seed=20 + i,
+        )
+        for i, p in enumerate(families)
+    }
+    run = record(tmp_path, families, knobs, duration=60.0)
+    info = run.meta["sensors"]
+    assert info["left_foot"]["reconnect_s"][0] < 2.0 and len(info["left_foot"]["gaps"]) == 1
+    medians = {}
+    for placement, family in families.items():
+        truth, data = run.sensors[placement].truth, run.session.data[placement]
+        if family in ("diy", "dot"):  # every delivered sample is there, every loss is counted
+            sent = truth.delivered_device_times(until=run.stop_true - 0.3)
+            assert np.isin(np.round(sent, 6), np.round(data.t_device, 6)).all()
+            assert info[placement]["lost_samples"] == truth.samples_lost
+        if family in ("diy", "dot", "movesense"):
+            err = data.t - (
+                np.asarray(run.sensors[placement].clock.true(data.t_device)) - run.recorder.t0
+            )
+            medians[placement] = float(np.median(err))
+    # sensors whose decoders report each sample's device time as it arrives agree within a few ms
+    assert max(medians.values()) - min(medians.values()) < 3e-3
