@@ -540,7 +540,7 @@ def _gait_style(act: Activity) -> dict:
             "plantar": 10.0,
             "knee": [(-0.15, 1.15, 0.45, 32.0)],
             "sway": 0.012,
-            "over": 0.42,
+            "over": 0.36,
             "frontal": 1.0,
             "ev": 1.6,
             "tau": 1.1,

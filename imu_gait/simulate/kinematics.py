@@ -9,7 +9,6 @@ and origin positions p (n, 3) in m (ground frame z up). Origins: see body.py.
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from imu_gait.simulate.activities import SIDES, Plan, sgn
@@ -37,6 +36,9 @@ MIN_BEND = (
     2.5  # deg: the knee never straightens beyond this (keeps the leg's geometry well conditioned)
 )
 WISH_RATE = 200.0  # Hz of the grid that carries the smooth joint-angle wishes
+FLIGHT_CURVATURE = (
+    6.0  # m/s^2, downward curvature of the pelvis height while no leg carries the body
+)
 
 
 def rot_zyx(yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray) -> np.ndarray:
@@ -368,7 +370,18 @@ class Model:
             # a foot out of reach (only ever briefly, in swing) must not drag the pelvis down
             cap = np.minimum(cap, np.where(horiz2 < dmax**2 - 0.01, leg_cap, np.inf))
         ok = den > 0.2
-        height = PchipInterpolator(tg[ok], num[ok] / den[ok], extrapolate=True)(tg)
+        height = np.interp(tg, tg[ok], num[ok] / den[ok])
+        # unloaded stretches (the flight of running): the pelvis follows a ballistic-like arc between them
+        gap = np.flatnonzero(~ok)
+        if gap.size:
+            starts = gap[np.concatenate([[True], np.diff(gap) > 1])]
+            ends = gap[np.concatenate([np.diff(gap) > 1, [True]])]
+            for i0, i1 in zip(starts, ends, strict=True):
+                if i0 == 0 or i1 == tg.size - 1:
+                    continue
+                ta, tb = tg[i0 - 1], tg[i1 + 1]
+                tt = tg[i0 : i1 + 1]
+                height[i0 : i1 + 1] += 0.5 * FLIGHT_CURVATURE * (tt - ta) * (tb - tt)
         height = gaussian_filter1d(height, sigma=0.03 * WISH_RATE, mode="nearest")
         # lower the pelvis where a leg would over-straighten, by a smooth envelope of the excess (a hard minimum
         # would put corners, i.e. acceleration spikes, into every segment's motion)
