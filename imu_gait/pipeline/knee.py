@@ -1,10 +1,12 @@
 """Knee frontal-plane kinematics from thigh and shank sensors (DESIGN.md section 6), and the entry point
 :func:`analyze_knee` that also runs the pelvis, shank-event and squat steps.
 
-Chain: VQF orientation of each sensor (:mod:`.vqf_orientation`) -> functional knee axis (:mod:`.joint_axis`)
--> segment frames from standing + axis (:mod:`.segment_calibration`) -> heading alignment of the shank to the
+Chain: VQF orientation of each sensor (:mod:`.vqf_orientation`; gyro bias from the standing window) ->
+functional knee axis (:mod:`.joint_axis`, from gait when the session has some) -> axis signs and segment frames
+from standing + axis (:mod:`.segment_calibration`, :func:`align_knee`) -> heading alignment of the shank to the
 thigh by the joint constraint -> Grood & Suntay angles (:func:`imu_gait.anatomy.knee_angles`) minus the standing
-offsets -> per-stride columns, curves, squat repetitions.
+offsets (ab/adduction low-passed at 12 Hz) -> per-stride columns, curves, squat repetitions, crosstalk and
+plausibility in quality.
 
 Heading: 6D orientations have an arbitrary, slowly drifting heading per sensor. At a hinge the flexion axis seen
 from the thigh and from the shank is the same line in space, so the heading offset that rotates the shank's
@@ -91,17 +93,6 @@ def extension_weights(flexion_deg: np.ndarray, scale_deg: float = 15.0) -> np.nd
     return np.exp(-0.5 * f * f)
 
 
-def _principal_direction(w: np.ndarray, like: np.ndarray) -> np.ndarray:
-    _, vecs = np.linalg.eigh(w.T @ w)
-    d = vecs[:, -1]
-    return d if np.dot(d, like) >= 0 else -d
-
-
-def _remove_component(w: np.ndarray, u: np.ndarray) -> np.ndarray:
-    u = np.broadcast_to(u, w.shape)
-    return w - np.sum(w * u, axis=1, keepdims=True) * u
-
-
 def _fit_axis_and_heading(
     R_thigh: np.ndarray,
     R_shank: np.ndarray,
@@ -164,14 +155,19 @@ def align_knee(
     window_s: float = 6.0,
     iterations: int = 1,
 ) -> KneeAlignment:
-    """Refine the hinge axes (signed, from :func:`.segment_calibration.resolve_hinge_signs`) and estimate the
-    thigh-shank heading offset by the joint constraint.
+    """Refine the hinge axes (signed, from :func:`.segment_calibration.resolve_hinge_signs`), estimate the
+    thigh-shank heading offset by the joint constraint, and build the segment frames.
 
-    The Seel constraint treats the knee as a hinge, so flexion-coupled axial rotation of the tibia tilts the
-    fitted axes. Here the axes are refined as the principal direction of the relative angular rate (thigh
-    frame: R_rel w_shank - w_thigh; shank frame: the reverse) after removing its component about the shank's
-    long axis, the axis of the Grood & Suntay rotation; the heading offset makes the knee axis seen from both
-    segments coincide, weighted towards an extended knee (:func:`extension_weights`).
+    1. Heading: the offset that makes the knee axis seen from both segments coincide in the ground frame,
+       averaged over ``window_s`` and weighted towards an extended knee (:func:`extension_weights`).
+    2. With ``iterations`` > 0: the Seel constraint treats the knee as a hinge, so flexion-coupled axial
+       rotation of the tibia tilts the fitted axes (about 10 deg for 10 deg of rotation in simulation). The
+       thigh axis and a constant heading correction are refitted so that the relative angular rate lies in the
+       plane of the flexion axis and the tibial long axis (:func:`_fit_axis_and_heading`); the shank axis is
+       then the thigh axis seen from the shank while the knee is extended.
+    3. Frames: the thigh keeps the functional axis as its y axis (a thigh adducted in standing keeps its
+       frontal tilt, which would otherwise leak into abduction at large flexion); the shank takes z from
+       standing (its frontal tilt only offsets abduction, removed with the standing value).
     """
     flex = rotation_about_axis(R_shank, up_shank, j_shank) - rotation_about_axis(
         R_thigh, up_thigh, j_thigh
