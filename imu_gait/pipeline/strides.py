@@ -84,12 +84,12 @@ def find_midswings(
     """Candidate mid-swing samples: negative peaks of the (low-passed) mediolateral rate.
 
     A candidate must exceed ``min_height_dps`` and 30% of the median height of the larger candidates within
-    +/-10 s (so the threshold follows the gait speed through a session).
+    +/-10 s (so the threshold follows the gait speed through a session). Of two candidates closer than
+    ``min_interval_s`` the earlier is the swing unless it is less than half as high: after a forefoot contact
+    (stair descent) the heel lowers in a second toe-up lobe that can be larger than the swing's.
     """
     neg = -gyr_ml
-    peaks, props = find_peaks(
-        neg, height=min_height_dps, distance=max(int(min_interval_s * rate_hz), 1), prominence=40.0
-    )
+    peaks, props = find_peaks(neg, height=min_height_dps, prominence=40.0)
     if peaks.size == 0:
         return peaks
     h = props["peak_heights"]
@@ -101,7 +101,18 @@ def find_midswings(
         local = h[lo[i] : hi[i]]
         ref = np.median(local[local >= np.median(local)])
         keep[i] = h[i] >= 0.3 * ref
-    return peaks[keep]
+    peaks, h = peaks[keep], h[keep]
+    gap = max(int(min_interval_s * rate_hz), 1)
+    out: list[int] = []
+    heights: list[float] = []
+    for p, v in zip(peaks, h, strict=True):
+        if out and p - out[-1] < gap:
+            if heights[-1] < 0.5 * v:
+                out[-1], heights[-1] = int(p), float(v)
+            continue
+        out.append(int(p))
+        heights.append(float(v))
+    return np.asarray(out, dtype=np.int64)
 
 
 def _crossing_up(x: np.ndarray, start: int, stop: int, level: float, hold: int = 1) -> float:
@@ -128,33 +139,41 @@ def impact_signal(acc: np.ndarray, rate_hz: float) -> np.ndarray:
     return np.concatenate([d[:1], d, d[-1:]])
 
 
-def _impact_onsets(impact: np.ndarray, lo: int, hi: int, base: float) -> np.ndarray:
-    """Onsets (fractional samples) of impacts in [lo, hi) whose peak exceeds 5x ``base``.
+def _impact_onsets(
+    impact: np.ndarray, lo: int, hi: int, base: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Onsets (fractional samples) and peak values of impacts in [lo, hi), if the window's peak exceeds 5x
+    ``base``.
 
     An impact is a run of at least two consecutive samples reaching a quarter of the window's peak and 3x
     ``base`` (a single-sample spike is not one); its onset is the first of them plus half a sample, because a
     second difference reacts one sample early.
     """
+    none = (np.empty(0), np.empty(0))
     if hi - lo < 2:
-        return np.empty(0)
+        return none
     win = impact[lo : hi + 1]
     peak = float(win[:-1].max())
     if peak < 5.0 * max(base, 1e-9):
-        return np.empty(0)
+        return none
     above = win >= max(0.25 * peak, 3.0 * base)
     both = above[:-1] & above[1:]
-    out = []
-    for i in np.flatnonzero(both & ~np.concatenate([[False], both[:-1]])):
-        out.append(lo + int(i) + 0.5)
-    return np.asarray(out)
+    starts = np.flatnonzero(both & ~np.concatenate([[False], both[:-1]]))
+    if not starts.size:
+        return none
+    ends = np.append(starts[1:], both.size)
+    peaks = np.array([win[i : e + 1].max() for i, e in zip(starts, ends, strict=True)])
+    return lo + starts + 0.5, peaks
 
 
 def _impact_onset(impact: np.ndarray, swing_end: float, midswing: int, rate_hz: float) -> float:
     """Time (fractional sample) of the foot-strike impact after mid-swing, or NaN without a clear one.
 
     A heel strike comes at the end of the swing's toe-up rotation (``swing_end``): the first impact from 30 ms
-    before to 200 ms after it (a foot that levels out slowly lands late in that window). Without one, a forefoot contact (stair descent, forefoot running) comes while the
-    heel is still lowering: the last impact between mid-swing and that window. An impact must raise
+    before to 200 ms after it (a foot that levels out slowly lands late in that window). A forefoot contact
+    (stair descent, forefoot running) comes earlier, while the toe-up rotation goes on as the heel lowers: the
+    last impact between mid-swing and that window, taken when there is no impact near the swing end or when it
+    is at least 3x stronger than the one there (the heel then only settles). An impact must raise
     :func:`impact_signal` to at least 5x its median from mid-swing to the end of the window.
     """
     a = max(int(swing_end - 0.03 * rate_hz), midswing + 1)
@@ -162,11 +181,11 @@ def _impact_onset(impact: np.ndarray, swing_end: float, midswing: int, rate_hz: 
     if hi - midswing < 5:
         return float("nan")
     base = float(np.median(impact[midswing + 1 : hi]))
-    near = _impact_onsets(impact, a, hi, base)
-    if near.size:
-        return float(near[0])
-    early = _impact_onsets(impact, midswing + 1, a, base)
-    return float(early[-1]) if early.size else float("nan")
+    near, near_peak = _impact_onsets(impact, a, hi, base)
+    early, early_peak = _impact_onsets(impact, midswing + 1, a, base)
+    if early.size and (not near.size or early_peak[-1] >= 3.0 * near_peak[0]):
+        return float(early[-1])
+    return float(near[0]) if near.size else float("nan")
 
 
 def _parabolic_peak(x: np.ndarray, i: int) -> float:
@@ -205,7 +224,7 @@ def detect_foot_events(
         stop = nxt if nxt is not None and nxt - m <= max_gap * 2 else min(m + max_gap, n)
         # end of the toe-up rotation: the rate returns to (nearly) zero; on stairs it may not overshoot
         level = -max(5.0, 0.02 * abs(float(g_ic[m])))
-        ic = _crossing_up(g_ic, m, stop, level, hold=max(round(0.025 * rate_hz), 1))
+        ic = _crossing_up(g_ic, m, stop, level)
         if not np.isfinite(ic):
             continue
         if impact is not None:
