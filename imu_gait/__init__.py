@@ -1,6 +1,7 @@
 """imu-gait: wearable IMU gait analysis (foot pronation, knee frontal-plane motion).
 
-Public API: :func:`load_session`, :func:`save_session`, :class:`Session`, :class:`ImuData`.
+Public API: :func:`load_session`, :func:`save_session`, :func:`analyze`, :func:`compare`, :class:`Session`,
+:class:`ImuData`.
 """
 
 from imu_gait.errors import FormatError, ImuGaitError, SessionError, UsageError
@@ -27,6 +28,17 @@ def analyze(session, **kwargs):
     return _analyze(session, **kwargs)
 
 
+def compare(pre, post, settings=None):
+    """Compare analyses before and after -> :class:`imu_gait.compare.Comparison` (statistics, SPM, symmetry).
+
+    ``pre``/``post``: one or several analysis folders, session folders or Analysis objects; imported lazily,
+    see :func:`imu_gait.compare.compare`.
+    """
+    from imu_gait.compare import compare as _compare
+
+    return _compare(pre, post, settings)
+
+
 __all__ = [
     "PLACEMENTS",
     "SCHEMA_VERSION",
@@ -39,6 +51,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "analyze",
+    "compare",
     "load_session",
     "save_session",
 ]

@@ -1,5 +1,6 @@
 """`imu-gait demo` end to end on the shipped recordings: every output, and the simulated change found."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,9 @@ def test_demo_writes_analyses_and_report(demo_out):
             assert (demo_out / name / f).is_file(), f"{name}/{f}"
     html = (demo_out / "report.html").read_text(encoding="utf-8")
     assert html.count("<img") >= 4 and "data:image/png;base64," in html
+    # the session metadata travels through the analysis folders into the report
+    subject = json.loads((RECORDINGS / "demo_pre" / "session.json").read_text())["subject"]
+    assert f"Subject <strong>{subject}</strong>" in html or subject in html.split("Sessions")[1]
     table = pd.read_csv(demo_out / "comparison.csv")
     assert {"walk", "stairs_up", "stairs_down", "run", "squat"} <= set(table["activity"])
 

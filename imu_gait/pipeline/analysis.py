@@ -70,6 +70,14 @@ def analyze(
     mounting = dict(mounting or {})
     report = progress or (lambda step, frac: None)
     quality: dict[str, Any] = {
+        "session": {
+            "subject": session.subject,
+            "condition": session.condition,
+            "activity": session.activity,
+            "created": session.created,
+            "notes": session.notes,
+            "path": str(session.path) if session.path else None,
+        },
         "sensors": {},
         "warnings": [],
         "assumptions": {
