@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from imu_gait.errors import UsageError
-    from imu_gait.session import check_placement
+    from imu_gait.session import PLACEMENTS, check_placement
     from imu_gait.simulate import Activity, GaitParams, SensorNoise, SimConfig, save, simulate
 
     for p in args.placements or []:
@@ -103,9 +103,7 @@ def run(args: argparse.Namespace) -> int:
     config = SimConfig(
         acts,
         rate_hz=args.rate,
-        placements=tuple(args.placements)
-        if args.placements
-        else SimConfig.__dataclass_fields__["placements"].default,
+        placements=tuple(args.placements) if args.placements else PLACEMENTS,
         gait=gait,
         mounting=args.mounting,
         noise=noise,
