@@ -44,6 +44,7 @@ def record(
     targets: dict[str, str] | None = None,
     rate_hz: float = 200.0,
     find_timeout: float = 5.0,
+    stall_timeout: float = 5.0,
 ) -> Run:
     async def run() -> Run:
         server = SensorServer(
@@ -59,6 +60,7 @@ def record(
             rate_hz=rate_hz,
             backends=bumble_backends(server.link),
             find_timeout=find_timeout,
+            stall_timeout=stall_timeout,
         )
         loop = asyncio.get_running_loop()
         stop_true = loop.time() + duration
@@ -298,3 +300,50 @@ def test_six_mixed_sensors_for_a_minute_with_loss_drift_and_a_drop(tmp_path: Pat
             medians[placement] = float(np.median(err))
     # sensors whose decoders report each sample's device time as it arrives agree within a few ms
     assert max(medians.values()) - min(medians.values()) < 3e-3
+
+
+def test_malformed_notifications_are_counted_and_everything_else_is_kept(tmp_path: Path) -> None:
+    from firmware_protocols import diy
+
+    run = record(tmp_path, {"left_foot": "diy"}, Knobs(corrupt=0.1, seed=9), duration=3.0)
+    truth = run.sensors["left_foot"].truth
+    info = run.meta["sensors"]["left_foot"]
+    assert truth.corrupted >= 2
+    assert info["decode_errors"] == truth.corrupted  # each one a clear ProtocolError, none a crash
+    from imu_gait.rawlog import KIND_NOTIFICATION, read_raw_log
+
+    raw = read_raw_log(tmp_path / "rec" / "raw" / "left_foot.frames")
+    data_frames = [
+        f for f in raw.frames if f.kind == KIND_NOTIFICATION and f.characteristic == diy.DATA
+    ]
+    malformed = [f for f in data_frames if len(f.payload) != 8 + 12 * f.payload[1]]
+    assert len(malformed) == truth.corrupted  # the raw log keeps the malformed packets as they came
+    # every intact packet's samples are in the session
+    data = run.session.data["left_foot"]
+    assert len(data) == sum(len(b) for b in _intact_blocks(raw))
+
+
+def _intact_blocks(raw) -> list:
+    from firmware_protocols import ProtocolError, diy
+    from imu_gait.rawlog import KIND_NOTIFICATION
+
+    decoder, out = diy.Decoder(diy.choose_config(200)), []
+    for f in raw.frames:
+        if f.kind == KIND_NOTIFICATION:
+            try:
+                out.extend(decoder.feed(f.characteristic, f.payload))
+            except ProtocolError:
+                pass
+    return out
+
+
+def test_a_sensor_that_connects_but_never_streams_is_retried_with_a_message(tmp_path: Path) -> None:
+    run = record(tmp_path, {"left_foot": "diy"}, Knobs(mute=True), duration=3.0, stall_timeout=1.0)
+    state = run.recorder.sensors["left_foot"]
+    events = "\n".join(
+        f.payload.decode() for f in _events(tmp_path / "rec" / "raw" / "left_foot.frames")
+    )
+    assert "stalled no data for 1 s; reconnecting" in events
+    assert events.count("connecting") >= 2  # it tried again
+    assert len(run.session.data["left_foot"]) == 0  # listed, opens, holds no samples
+    assert state.samples == 0

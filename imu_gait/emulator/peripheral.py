@@ -65,6 +65,8 @@ class Knobs:
     drop_during_connect: bool = False
     # accepts connections and commands but never streams (a sensor that never answers)
     mute: bool = False
+    # probability that a notification goes out truncated to half its length (a malformed packet)
+    corrupt: float = 0.0
     seed: int | None = None
 
 
@@ -78,6 +80,7 @@ class Truth:
     )
     notifications_sent: int = 0  # notifications that went on air (lost ones included)
     notifications_lost: int = 0
+    corrupted: int = 0  # notifications sent truncated (their samples count as sent, not lost)
     drops: list[float] = field(default_factory=list)  # true times of link drops
     first_sample_true: float | None = None
     # per notification: (true send time, device times of its samples, lost?) - counted with the family's decoder
@@ -432,8 +435,12 @@ class VirtualSensor:
         if lost:
             self.truth.notifications_lost += 1
             return
+        data = n.data
+        if self.knobs.corrupt > 0 and self._rng.random() < self.knobs.corrupt:
+            self.truth.corrupted += 1
+            data = data[: len(data) // 2]
         char = self._chars[n.characteristic]
-        await self.device.notify_subscriber(connection, char, n.data)
+        await self.device.notify_subscriber(connection, char, data)
 
     async def _drop(self, connection: Connection) -> None:
         """Lose the link as a radio would (supervision timeout), stay silent, then advertise again."""
