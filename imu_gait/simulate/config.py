@@ -64,6 +64,8 @@ class GaitParams:
 
     Side asymmetry: ``asymmetry`` = (right - left) / mean of the frontal-plane amplitudes (eversion excursion, knee
     valgus peak, pelvic drop), e.g. 0.2 makes the right side 20% larger.
+    The values are for level walking; other activities scale the frontal-plane amplitudes by fixed factors
+    (running: eversion x1.6, valgus x1.3, drop x1.2; stairs: eversion x0.8-1.1, valgus x1.2-1.3).
     """
 
     eversion_ic: float = -2.0  # eversion at initial contact (walking; negative = inverted)
@@ -81,7 +83,6 @@ class GaitParams:
     asymmetry: float = 0.0
     angle_sd: float = 1.5  # stride-to-stride SD of the frontal-plane peaks (deg)
     timing_cv: float = 0.02  # stride-to-stride coefficient of variation of stride time and length
-    run_scale: float = 1.6  # frontal-plane amplitudes in running relative to walking
 
     def side_scale(self, side: str) -> float:
         return 1.0 + (0.5 if side == "right" else -0.5) * self.asymmetry
