@@ -3,12 +3,14 @@ default sensor noise and bias, a soft-tissue-like wobble of the sensors, 100-200
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from knee_synth import rotate_sensors, soft_tissue
 from scipy.spatial.transform import Rotation
 
-from imu_gait.pipeline.knee import analyze_knee
+from imu_gait.pipeline.knee import analyze_knee, calibration_from_dict
 from imu_gait.pipeline.knee_eval import knee_errors, squat_errors
 from imu_gait.simulate import Activity, SensorNoise, SimConfig, simulate
 
@@ -131,3 +133,24 @@ def test_lost_samples_keep_frontal_plane_metrics_within_targets() -> None:
         assert e["valgus_peak_max"] <= 1.5, (side, e)
         assert e["pelvic_drop_max"] <= 1.0, (side, e)
         assert e["flexion_rmse"] <= 5.0, (side, e)
+
+
+def test_calibration_from_walking_is_reused_for_a_squat_session(tmp_path) -> None:
+    legs = ("left_thigh", "left_shank", "right_thigh", "right_shank")
+    walk = simulate(SimConfig.walk(strides=12, rate_hz=100.0, placements=legs), seed=21)
+    res_walk = analyze_knee(walk.session, _strides(walk))
+    # through quality.json, as a later analysis would read it
+    path = tmp_path / "quality.json"
+    path.write_text(json.dumps(res_walk.quality))
+    saved = json.loads(path.read_text())["calibration"]
+    calibration = {side: calibration_from_dict(d) for side, d in saved.items()}
+    # a second session, same strapping (same mountings), only squats
+    config = SimConfig.squats(reps=3, rate_hz=100.0, placements=legs, mounting=dict(walk.mounting))
+    squats = simulate(config, seed=22)
+    own = squat_errors(squats, analyze_knee(squats.session, None))
+    reused_result = analyze_knee(squats.session, None, calibration=calibration)
+    reused = squat_errors(squats, reused_result)
+    assert reused_result.quality["knee"]["left"]["axis_from"].startswith("given")
+    assert reused["abduction_peak_err"].abs().max() <= 1.0
+    assert reused["flexion_peak_err"].abs().max() <= 2.0
+    assert reused["abduction_peak_err"].abs().mean() < own["abduction_peak_err"].abs().mean()

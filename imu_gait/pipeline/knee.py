@@ -16,7 +16,8 @@ window the gyroscopes carry the relative rotation (knee rotation and ab/adductio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -210,6 +211,65 @@ def knee_angles_aligned(
     return knee_angles(seg_thigh, seg_shank, side)
 
 
+@dataclass(frozen=True)
+class KneeCalibration:
+    """One knee's sensor-to-segment calibration, reusable for later data of the same strapping (a squat
+    session of the same visit, the live pipeline): the hinge axis (pointing left) and the segment axes
+    (columns x, y, z) in each sensor frame, the standing up directions, the raw angles while standing that are
+    subtracted (deg: flexion, abduction, rotation) and where the axis came from."""
+
+    side: Side
+    j_thigh: np.ndarray
+    j_shank: np.ndarray
+    C_thigh: np.ndarray
+    C_shank: np.ndarray
+    up_thigh: np.ndarray
+    up_shank: np.ndarray
+    offset: np.ndarray
+    axis_from: str
+    heading_window_s: float = 6.0
+
+
+def calibration_to_dict(cal: KneeCalibration) -> dict[str, Any]:
+    """A JSON-ready dict of ``cal`` (it is written to quality.json, ``knee.<side>.calibration``)."""
+    out: dict[str, Any] = {}
+    for name in KneeCalibration.__dataclass_fields__:
+        v = getattr(cal, name)
+        out[name] = np.round(v, 8).tolist() if isinstance(v, np.ndarray) else v
+    return out
+
+
+def calibration_from_dict(d: Mapping[str, Any]) -> KneeCalibration:
+    """The inverse of :func:`calibration_to_dict`."""
+    arrays = ("j_thigh", "j_shank", "C_thigh", "C_shank", "up_thigh", "up_shank", "offset")
+    kw = {k: (np.asarray(v, dtype=np.float64) if k in arrays else v) for k, v in d.items()}
+    return KneeCalibration(**kw)
+
+
+def knee_angles_calibrated(
+    R_thigh: np.ndarray, R_shank: np.ndarray, cal: KneeCalibration, rate_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Knee angles (deg, (n, 3): flexion, abduction, internal rotation, minus the standing offset) and the
+    heading offset (rad, (n,)) from the sensor orientations ``R_*`` (VQF, sensor -> own ground frame) sampled at
+    ``rate_hz``. Ab/adduction and rotation are low-passed at 12 Hz (zero-phase): impact ringing and strap wobble
+    would bias the per-stride valgus peaks upwards, lower cut-offs flatten the short stance peaks of running;
+    flexion keeps its full bandwidth."""
+    flex = rotation_about_axis(R_shank, cal.up_shank, cal.j_shank) - rotation_about_axis(
+        R_thigh, cal.up_thigh, cal.j_thigh
+    )
+    delta = heading_offset(
+        R_thigh @ cal.j_thigh,
+        R_shank @ cal.j_shank,
+        rate_hz,
+        cal.heading_window_s,
+        extension_weights(flex),
+    )
+    al = KneeAlignment(cal.j_thigh, cal.j_shank, cal.C_thigh, cal.C_shank, delta)
+    ang = knee_angles_aligned(R_thigh, R_shank, al, cal.side)
+    ang[:, 1:] = _lowpass(ang[:, 1:], rate_hz, ANGLE_LOWPASS_HZ)
+    return ang - cal.offset, delta
+
+
 def crosstalk(flexion: np.ndarray, abduction: np.ndarray) -> dict[str, float]:
     """Linear flexion/abduction crosstalk: Pearson r and the principal-axis slope (deg abduction per deg
     flexion) of the (flexion, abduction) cloud, as used by the PCA correction of Baudet et al. (2014, PLoS ONE
@@ -330,6 +390,7 @@ class KneeResult:
     strides: pd.DataFrame
     angles: dict[str, pd.DataFrame] = field(default_factory=dict)
     pelvic_drop: dict[str, pd.DataFrame] = field(default_factory=dict)
+    calibration: dict[str, KneeCalibration] = field(default_factory=dict)
 
 
 SIDES: tuple[Side, ...] = ("left", "right")
@@ -384,12 +445,15 @@ def analyze_knee(
     *,
     crosstalk_correction: bool = False,
     heading_window_s: float = 6.0,
+    calibration: Mapping[str, KneeCalibration] | None = None,
 ) -> KneeResult:
     """Knee and pelvis analysis of a session with thigh+shank sensors (per side) and optionally a pelvis sensor.
 
     ``strides`` (side, stride, ic, fc, end[, activity]) come from the foot pipeline; when None (or without rows
     for a side with knee sensors) strides are detected from the shanks. ``crosstalk_correction`` applies the PCA
     correction (Baudet 2014) to abduction; the remaining flexion/abduction correlation is reported either way.
+    ``calibration``: per side a :class:`KneeCalibration` from an earlier analysis of the same strapping
+    (``KneeResult.calibration``), used instead of estimating one from this session.
     """
     quality: dict[str, Any] = {"warnings": [], "knee": {}, "pelvis": None}
     sides = [s for s in SIDES if f"{s}_thigh" in session.data and f"{s}_shank" in session.data]
@@ -415,8 +479,33 @@ def analyze_knee(
 
     angles: dict[str, pd.DataFrame] = {}
     frames: dict[str, np.ndarray] = {}
+    calibrations: dict[str, KneeCalibration] = {}
+    given = dict(calibration or {})
     for side in sides:
-        _calibrate_side(side, ori, grid, static, ~static, heading_window_s, angles, frames, quality)
+        if side in given:
+            cal = given[side]
+            th, sh = ori[f"{side}_thigh"], ori[f"{side}_shank"]
+            ang, delta = knee_angles_calibrated(th.R, sh.R, cal, rate)
+            _store_angles(side, grid, ang, cal.C_shank, angles, frames)
+            calibrations[side] = cal
+            quality.setdefault("calibration", {})[side] = calibration_to_dict(cal)
+            quality["knee"][side] = {
+                "axis_from": f"given ({cal.axis_from})",
+                "heading_drift_deg": round(float(np.degrees(np.ptp(np.unwrap(delta)))), 1),
+            }
+            continue
+        _calibrate_side(
+            side,
+            ori,
+            grid,
+            static,
+            ~static,
+            heading_window_s,
+            angles,
+            frames,
+            quality,
+            calibrations,
+        )
     sides = [s for s in sides if s in angles]
     strides_used, source = _strides_for(session, strides, sides, ori, frames, grid)
     quality["strides_source"] = source
@@ -424,9 +513,20 @@ def analyze_knee(
     # and cannot be told apart from a tilted flexion axis.
     gait_any = _gait_segments(grid, strides_used, session.events or [])
     for side in sides:
+        if side in given:
+            continue
         if gait_any.sum() >= 8.0 * rate:
             _calibrate_side(
-                side, ori, grid, static, gait_any, heading_window_s, angles, frames, quality
+                side,
+                ori,
+                grid,
+                static,
+                gait_any,
+                heading_window_s,
+                angles,
+                frames,
+                quality,
+                calibrations,
             )
             quality["knee"][side]["axis_from"] = "gait"
         else:
@@ -442,13 +542,15 @@ def analyze_knee(
                 angles,
                 frames,
                 quality,
+                calibrations,
                 refine=False,
             )
             quality["knee"][side]["axis_from"] = "all movement (no gait)"
             quality["warnings"].append(
                 f"{side} knee: less than 8 s of gait in the session; the knee axis comes from the other "
                 "movements (e.g. squats), where valgus that grows with flexion biases it (about 2-3 deg at "
-                "60 deg flexion in simulation): record some walking in the same session"
+                "60 deg flexion in simulation): record some walking in the same session, or pass the "
+                "calibration of a walking session with the same strapping (quality.json knee.calibration)"
             )
 
     tables, curves = [], []
@@ -518,6 +620,7 @@ def analyze_knee(
         strides=strides_used,
         angles=angles,
         pelvic_drop=drops,
+        calibration=calibrations,
     )
 
 
@@ -590,6 +693,7 @@ def _calibrate_side(
     angles: dict[str, pd.DataFrame],
     frames: dict[str, np.ndarray],
     quality: dict[str, Any],
+    calibrations: dict[str, KneeCalibration],
     refine: bool = True,
 ) -> None:
     """Axis estimation, calibration and knee angles of one side from the samples ``sample``; results go into
@@ -610,18 +714,26 @@ def _calibrate_side(
     al = align_knee(
         th.R, sh.R, g_t, g_s, up_t, up_s, j_t, j_s, moving, rate, heading_window_s, int(refine)
     )
-    frames[f"{side}_shank"] = al.C_shank
-    ang = knee_angles_aligned(th.R, sh.R, al, side)
-    # ab/adduction and rotation low-passed (12 Hz zero-phase): impact ringing and strap wobble would bias the
-    # per-stride valgus peaks upwards; lower cut-offs flatten the short stance peaks of running
-    # (flexion keeps its full bandwidth)
-    ang[:, 1:] = _lowpass(ang[:, 1:], rate, ANGLE_LOWPASS_HZ)
-    delta = np.degrees(al.delta)
-    if static.any():
-        ang = ang - ang[static].mean(axis=0)
-    angles[side] = pd.DataFrame(
-        {"t": grid, "flexion": ang[:, 0], "abduction": ang[:, 1], "rotation": ang[:, 2]}
+    cal = KneeCalibration(
+        side=side,
+        j_thigh=al.j_thigh,
+        j_shank=al.j_shank,
+        C_thigh=al.C_thigh,
+        C_shank=al.C_shank,
+        up_thigh=up_t,
+        up_shank=up_s,
+        offset=np.zeros(3),
+        axis_from="gait" if refine else "all movement (no gait)",
+        heading_window_s=heading_window_s,
     )
+    ang, delta = knee_angles_calibrated(th.R, sh.R, cal, rate)
+    if static.any():
+        cal = replace(cal, offset=ang[static].mean(axis=0))
+        ang = ang - cal.offset
+    calibrations[side] = cal
+    _store_angles(side, grid, ang, al.C_shank, angles, frames)
+    quality.setdefault("calibration", {})[side] = calibration_to_dict(cal)
+    delta = np.degrees(delta)
     quality["knee"][side] = {
         "axis_residual_dps": round(axes.rms, 2),
         "axis_residual_rel": round(axes.rel_rms, 3),
@@ -633,6 +745,20 @@ def _calibrate_side(
     }
     if margin < 10.0:
         quality["warnings"].append(f"{side} knee: axis direction (left/right) uncertain")
+
+
+def _store_angles(
+    side: str,
+    grid: np.ndarray,
+    ang: np.ndarray,
+    C_shank: np.ndarray,
+    angles: dict[str, pd.DataFrame],
+    frames: dict[str, np.ndarray],
+) -> None:
+    frames[f"{side}_shank"] = C_shank
+    angles[side] = pd.DataFrame(
+        {"t": grid, "flexion": ang[:, 0], "abduction": ang[:, 1], "rotation": ang[:, 2]}
+    )
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> float:
