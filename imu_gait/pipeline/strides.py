@@ -166,15 +166,17 @@ def _impact_onsets(
     return lo + starts + 0.5, peaks
 
 
-def _impact_onset(impact: np.ndarray, swing_end: float, midswing: int, rate_hz: float) -> float:
+def _impact_onset(
+    impact: np.ndarray, swing_end: float, midswing: int, rate_hz: float, g: np.ndarray | None = None
+) -> float:
     """Time (fractional sample) of the foot-strike impact after mid-swing, or NaN without a clear one.
 
     A heel strike comes at the end of the swing's toe-up rotation (``swing_end``): the first impact from 30 ms
     before to 200 ms after it (a foot that levels out slowly lands late in that window). A forefoot contact
-    (stair descent, forefoot running) comes earlier, while the toe-up rotation goes on as the heel lowers: the
-    last impact between mid-swing and that window, taken when there is no impact near the swing end or when it
-    is at least 3x stronger than the one there (the heel then only settles). An impact must raise
-    :func:`impact_signal` to at least 5x its median from mid-swing to the end of the window.
+    (stair descent, forefoot running) comes earlier: the last impact between mid-swing and that window, taken
+    when the heel then lowers (the toe-up rate ``g`` speeds up by 50 deg/s within 50 ms, a second lobe) and it is
+    at least as strong as any impact near the swing end (where the heel then only settles). An impact must
+    raise :func:`impact_signal` to at least 5x its median from mid-swing to the end of the window.
     """
     a = max(int(swing_end - 0.03 * rate_hz), midswing + 1)
     hi = min(int(swing_end + 0.2 * rate_hz) + 1, impact.size - 1)
@@ -183,8 +185,11 @@ def _impact_onset(impact: np.ndarray, swing_end: float, midswing: int, rate_hz: 
     base = float(np.median(impact[midswing + 1 : hi]))
     near, near_peak = _impact_onsets(impact, a, hi, base)
     early, early_peak = _impact_onsets(impact, midswing + 1, a, base)
-    if early.size and (not near.size or early_peak[-1] >= 3.0 * near_peak[0]):
-        return float(early[-1])
+    if early.size and g is not None:
+        i = int(early[-1])
+        heel_lowers = g[i : i + max(round(0.05 * rate_hz), 2) + 1].min() <= g[i] - 50.0
+        if heel_lowers and (not near.size or early_peak[-1] >= near_peak[0]):
+            return float(early[-1])
     return float(near[0]) if near.size else float("nan")
 
 
@@ -228,7 +233,7 @@ def detect_foot_events(
         if not np.isfinite(ic):
             continue
         if impact is not None:
-            onset = _impact_onset(impact, ic, m, rate_hz)
+            onset = _impact_onset(impact, ic, m, rate_hz, g_ic)
             if np.isfinite(onset):
                 if 0.0 <= onset - ic <= HEEL_COMPRESSION_S * rate_hz:
                     # a rotation that ends just before the shock was stopped by the ground: contact lies between
@@ -302,16 +307,19 @@ def _paused(stance: np.ndarray) -> np.ndarray:
 
 
 def _merge_without_stance(cand: np.ndarray, g: np.ndarray, rate_hz: float) -> np.ndarray:
-    """Drop the smaller of two neighbouring mid-swing candidates when the rate never turns toe-down (>= 0)
-    between them: both belong to one swing."""
+    """Merge neighbouring mid-swing candidates without a stance between them: the rate must rest at or above
+    -5 deg/s (foot flat or pushing off) for at least 60 ms in between, else both lobes belong to one swing, or
+    to a swing and the heel lowering after a forefoot contact. The earlier is kept unless it is less than half
+    as high."""
     if cand.size < 2:
         return cand
+    need = max(round(0.06 * rate_hz), 2)
     keep = list(cand[:1])
     for c in cand[1:]:
         prev = keep[-1]
-        if (g[prev:c] >= 0).any():
+        if (g[prev:c] >= -5.0).sum() >= need:
             keep.append(c)
-        elif g[c] < g[prev]:
+        elif -g[prev] < 0.5 * -g[c]:
             keep[-1] = c
     return np.asarray(keep, dtype=np.int64)
 
