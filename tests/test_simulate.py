@@ -364,3 +364,33 @@ def test_step_down_taps_the_floor_from_the_box():
         _, _, os_ = r.segment_pose("right_foot", t)
         assert os_[0, 2] == pytest.approx(0.15, abs=1e-9)  # the stance foot stands on the box
         assert heel[0] > 0.15 and abs(heel[1]) < 0.02  # the free heel comes down to the floor
+
+
+def test_gait_parameters_steer_the_truth():
+    from dataclasses import replace
+
+    from imu_gait.simulate import GaitParams
+
+    def truth(**changes):
+        gait = replace(GaitParams(angle_sd=0.8), **changes)
+        config = SimConfig.walk(strides=8, rate_hz=50.0, placements=("pelvis",), gait=gait)
+        return simulate(config, seed=21).strides
+
+    base = truth()
+    big = truth(
+        eversion_excursion=10.0, knee_valgus_peak=7.0, pelvic_drop=8.0, eversion_peak_time=25.0
+    )
+    assert big.eversion_excursion.mean() - base.eversion_excursion.mean() == pytest.approx(
+        4.0, abs=1.0
+    )
+    assert big.knee_abduction_peak.mean() - base.knee_abduction_peak.mean() == pytest.approx(
+        3.0, abs=1.0
+    )
+    assert big.pelvic_drop_peak.mean() - base.pelvic_drop_peak.mean() == pytest.approx(3.0, abs=1.0)
+    assert big.time_to_peak_eversion.mean() < base.time_to_peak_eversion.mean() - 5.0
+    lopsided = truth(asymmetry=0.5)
+    by_side = lopsided.groupby("side").eversion_excursion.mean()
+    assert by_side["right"] / by_side["left"] == pytest.approx(1.25 / 0.75, rel=0.25)
+    # stride-to-stride variability follows angle_sd
+    noisy = truth(angle_sd=3.0)
+    assert noisy.eversion_excursion.std() > 2.0 * base.eversion_excursion.std()
