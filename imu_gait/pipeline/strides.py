@@ -7,12 +7,15 @@ accelerometer (m/s^2).
 Method:
 - Cycles are bounded by mid-swing peaks of the mediolateral angular rate (Rampp et al. 2015, IEEE TBME 62:1089;
   Falbriard et al. 2018, Front Physiol 9:610). Peaks are accepted relative to their neighbours, so slow walking,
-  stairs and running in one session are all found, and two peaks are only separate swings when a stance (a return
-  to stillness or at least to toe-down rotation) lies between them.
-- Initial contact: the end of the toe-up rotation of the swing, i.e. the first negative-to-positive zero
-  crossing of the mediolateral rate after mid-swing (the foot is most dorsiflexed at heel contact); final contact:
-  the toe-down rate peak of push-off before the next mid-swing (the minimum of the pitch rate in the second half of
-  the cycle in Falbriard's sign convention). Both are refined to sub-sample times.
+  stairs and running in one session are all found; two peaks are only separate swings when a stance (the rate
+  resting at or above zero) lies between them, and the heel lowering after a forefoot contact is no swing.
+- Initial contact: the foot-strike impact, the onset of a burst in the second difference of the acceleration
+  vector, searched around the end of the swing's toe-up rotation (the rate's upward zero crossing after
+  mid-swing), or earlier for a forefoot contact that is followed by the heel lowering. When the rotation ends
+  within 25 ms before the shock, contact is put midway (marker-based references put contact at the end of the
+  rotation, the shock arrives once heel pad and sole are compressed). Without a clear impact: the end of the
+  rotation. Final contact: the toe-down rate peak of push-off before the next mid-swing (the minimum of the
+  pitch rate in the second half of the cycle in Falbriard's sign convention), refined to sub-sample time.
 - Mid-stance: the minimum of the SHOE zero-velocity statistic between IC and FC (Skog et al. 2010, IEEE TBME
   57:2657, generalized likelihood ratio test on accelerometer and gyroscope); used as the zero-velocity instant
   of the trajectory.
