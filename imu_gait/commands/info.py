@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_report(r: dict) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -37,15 +38,19 @@ def _print_report(r: dict) -> None:
     if r["source"]:
         src = r["source"]
         con.print(f"source: {src.get('format', '')} {src.get('attribution', '')}".rstrip())
-    table = Table("placement", "family", "samples", "s", "Hz", "gaps", "clipped acc/gyr", "|g| rest")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for name in ("placement", "family"):
+        table.add_column(name, no_wrap=True)
+    for name in ("samples", "s", "Hz", "gaps", "clip a/g", "|g| rest"):
+        table.add_column(name, justify="right", no_wrap=True)
     for p, s in r["sensors"].items():
         table.add_row(
             p,
-            s["family"],
+            s["family"][:10],
             str(s["samples"]),
-            f"{s['duration_s']:.2f}",
-            f"{s['rate_hz']:.2f}",
-            f"{len(s['gaps'])} ({s['missing_s']:.2f} s)" if s["gaps"] else "0",
+            f"{s['duration_s']:.1f}",
+            f"{s['rate_hz']:.1f}",
+            f"{len(s['gaps'])}/{s['missing_s']:.2f}s" if s["gaps"] else "0",
             f"{s['saturated_acc']}/{s['saturated_gyr']}",
             f"{s['gravity_at_rest']:.2f}",
         )
