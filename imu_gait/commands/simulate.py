@@ -17,9 +17,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
             "run",
             "mixed",
             "squat",
-        ),  # squat: single-leg squats and step-downs
+        ),
         default="walk",
-        help="what the subject does after the standing calibration (default walk)",
+        help="what the subject does after the standing calibration (default walk; squat = single-leg squats "
+        "and step-downs; mixed = walk, stairs, run and squats)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g = p.add_mutually_exclusive_group()
