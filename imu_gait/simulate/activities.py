@@ -143,11 +143,21 @@ class Planner:
             c = self.contacts[side][-1]
             if np.isinf(c.t_fc):
                 c.t_ho = c.t_fc = self.st.t + 100.0
+        merged: list[dict] = []
+        for seg in self.segments:  # one event for back-to-back segments of the same activity
+            if (
+                merged
+                and merged[-1]["label"] == seg["label"]
+                and abs(merged[-1]["t_end"] - seg["t"]) < 1e-6
+            ):
+                merged[-1]["t_end"] = seg["t_end"]
+            else:
+                merged.append(dict(seg))
         return Plan(
             self.contacts,
             sorted(self.keys),
             self.bumps,
-            self.segments,
+            merged,
             self.squats,
             (0.5, self.cfg.calibration_s - 0.5),
             self.st.t,
