@@ -72,6 +72,7 @@ class SensorState:
     state: str = "waiting"
     message: str = ""
     problem: str = ""  # the last thing that went wrong (kept after the state moves on)
+    raw_broken: bool = False  # a raw-log write failed; the log is reopened at the next checkpoint
     family: ModuleType | None = None
     name: str = ""
     address: str = ""
@@ -226,6 +227,9 @@ class Recorder:
         self._finder = DeviceFinder(self.scanner_backend)
         self._stop = asyncio.Event()
         self._meta_dirty = False
+        self._unwritten: list[
+            tuple[str, dict]
+        ] = []  # decoded parts not on disk yet (a write failed)
 
     # --- clock ------------------------------------------------------------------------------------------------
 
@@ -426,6 +430,7 @@ class Recorder:
             )  # first, before anything can fail
         except OSError as e:  # disk full, ...: keep decoding what arrives; say so
             s.problem = s.message = f"cannot write the raw log: {e.strerror or e}"
+            s.raw_broken = True
         s.notifications += 1
         if s.drop_time is not None and s.last_arrival is not None and s.last_arrival <= s.drop_time:
             # first notification after a reconnect: the gap is now known
@@ -489,11 +494,23 @@ class Recorder:
             await asyncio.sleep(FLUSH_PERIOD_S)
             try:
                 await self._checkpoint()
+            except OSError as e:
+                # disk full, ...: say so, keep receiving, retry the writes at the next checkpoint
+                self._meta_dirty = True
+                for s in self.sensors.values():
+                    s.problem = s.message = f"cannot write the session: {e.strerror or e}"
             except Exception:  # the recorder must keep recording; the raw log has everything anyway
                 log.exception("background decode/flush failed")
 
     async def _checkpoint(self) -> None:
         """Decode what arrived (event loop thread), then write it and fsync everything (worker thread)."""
+        for s in self.sensors.values():
+            if s.raw_broken:  # a failed write may have left half a frame: reopening cuts it off
+                with contextlib.suppress(OSError, ValueError):
+                    s.raw.close()
+                with contextlib.suppress(OSError):
+                    s.raw = self.store.raw_writer(s.placement)
+                    s.raw_broken = False
         parts = self._decode_all()
         meta = None
         if self._meta_dirty:
@@ -507,13 +524,17 @@ class Recorder:
         await asyncio.to_thread(self._write_checkpoint, parts, meta)
 
     def _write_checkpoint(self, parts: list[tuple[str, dict]], meta: dict | None) -> None:
+        """Fsync the raw logs, write session.json and the parts; parts that fail are retried next time."""
+        self._unwritten.extend(parts)
         for s in self.sensors.values():
             s.raw.flush()
         # metadata first: a listed sensor always has its parts folder (perhaps empty), so the session opens
         if meta is not None:
             self.store.write_metadata(meta)
-        for placement, columns in parts:
+        while self._unwritten:
+            placement, columns = self._unwritten[0]
             self.store.write_part(placement, columns)
+            self._unwritten.pop(0)
 
     def _decode_all(self) -> list[tuple[str, dict]]:
         parts = []
