@@ -199,7 +199,17 @@ def replay(
     return source
 
 
-def analyzer_for(session: Session, **kwargs: Any) -> OnlineAnalyzer:
-    """An online analyzer set up for ``session`` (its sensors and standing calibration)."""
+def analyzer_for(session: Session, calibration: str = "live", **kwargs: Any) -> OnlineAnalyzer:
+    """An online analyzer set up for ``session`` (its sensors and standing calibration window).
+
+    ``calibration``: 'live' = as during a recording, from the session's first ``warmup_s`` seconds (a replay as
+    it was seen live); 'session' = the foot calibration ``analyze`` estimates from the whole session
+    (:func:`imu_gait.pipeline.online.session_calibration`), so the strides equal ``analyze``'s."""
+    from imu_gait.pipeline.online import session_calibration
+
     static = session.calibration.get("static") if session.calibration else None
+    if calibration == "session":
+        kwargs["calibration"] = session_calibration(session, kwargs.get("mounting"))
+    elif calibration != "live":
+        raise ValueError(f"unknown calibration {calibration!r}; expected 'live' or 'session'")
     return OnlineAnalyzer(session.sensors, static=static, **kwargs)

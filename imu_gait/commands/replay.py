@@ -22,6 +22,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="raw frame log (through the sensor decoders) or decoded samples; auto: raw when present",
     )
+    p.add_argument(
+        "--calibration",
+        choices=("live", "session"),
+        default="live",
+        help="live: calibrate from the first 20 s as during a recording (default); session: use the "
+        "calibration `imu-gait analyze` estimates from the whole session (same strides as analyze)",
+    )
     p.add_argument("--plot", action="store_true", help="a live plot window, redrawn per stride")
     p.add_argument(
         "--cue",
@@ -70,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     numeric = tuple(c for c in STRIDE_COLUMNS if c not in ("side", "activity", "quality"))
     cue = CueTracker(parse_cue(args.cue, numeric)) if args.cue else None
     session = load_session(args.session)
-    analyzer = analyzer_for(session, knee=args.knee)
+    analyzer = analyzer_for(session, calibration=args.calibration, knee=args.knee)
     out = Console()
     err = Console(stderr=True)
     board = StrideBoard(f"imu-gait replay  {Path(args.session).name}", rolling=args.rolling)

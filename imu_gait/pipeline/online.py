@@ -114,6 +114,56 @@ class _Buffer:
         return float(self.t[-1]) if self.t.size else -np.inf
 
 
+@dataclass(frozen=True)
+class FootCalibration:
+    """What the foot step fixes before it streams: sensor -> foot alignment, local gravity (m/s^2), eversion
+    zero (deg) and the uniform rate (Hz)."""
+
+    alignment: FootAlignment
+    gravity: float
+    eversion_zero: float
+    rate_hz: float
+
+
+def session_calibration(
+    session: Session, mounting: Mapping[str, Any] | None = None
+) -> dict[str, FootCalibration]:
+    """The foot calibration :func:`imu_gait.pipeline.analysis.analyze` estimates from a whole saved session (the
+    same preparation and the same :func:`analyze_foot` call), for a replay whose strides must equal
+    ``analyze``'s: given it, the online analyzer skips its calibration period."""
+    mounting = dict(mounting or {})
+    static_window = session.calibration.get("static") if session.calibration else None
+    out = {}
+    for placement in FOOT_PLACEMENTS:
+        if placement not in session.data:
+            continue
+        data, info = session.data[placement], session.sensors[placement]
+        prep = prepare_imu(
+            data.t,
+            data.acc,
+            data.gyr,
+            rate_hz=info.rate_hz,
+            acc_full_scale=info.acc_range_g * GRAVITY if info.acc_range_g else None,
+            gyr_full_scale=info.gyr_range_dps,
+        )
+        static = None
+        if static_window:
+            static = (prep.t >= static_window[0]) & (prep.t <= static_window[1])
+        res = analyze_foot(
+            float(prep.t[0]),
+            prep.acc,
+            prep.gyr,
+            prep.rate_hz,
+            FOOT_PLACEMENTS[placement],
+            static=static,
+            mounting=mounting.get(placement),
+        )
+        out[placement] = FootCalibration(
+            res.alignment, res.gravity, res.eversion_zero, prep.rate_hz
+        )
+    return out
+
+
 @dataclass
 class _Foot:
     placement: str
@@ -139,7 +189,9 @@ class OnlineAnalyzer:
     (s) when known in advance; ``mounting``: declared sensor -> foot rotations per placement (as in
     :func:`imu_gait.pipeline.analysis.analyze`); ``warmup_s``: calibration period; ``window_s``: analysis window;
     ``step_s``: the window is re-analysed at most every ``step_s`` of new data; ``knee``: also run the knee and
-    pelvis step when thigh+shank or pelvis sensors are present.
+    pelvis step when thigh+shank or pelvis sensors are present (experimental); ``calibration``: foot
+    calibrations fixed in advance (e.g. :func:`session_calibration` of a saved session), which replace the
+    calibration period.
     """
 
     def __init__(
@@ -155,12 +207,14 @@ class OnlineAnalyzer:
         tail_s: float = 0.3,
         knee: bool = False,
         knee_window_s: float = 16.0,
+        calibration: Mapping[str, FootCalibration] | None = None,
     ) -> None:
         self.static = [float(static[0]), float(static[1])] if static else None
         self.mounting = dict(mounting or {})
         self.events = list(events or [])
         self.warmup_s, self.window_s, self.step_s, self.tail_s = warmup_s, window_s, step_s, tail_s
         self.knee, self.knee_window_s = knee, knee_window_s
+        self.given_calibration = dict(calibration or {})
         self.sensors: dict[str, SensorInfo] = {}
         self.feet: dict[str, _Foot] = {}
         self.knee_placements: list[str] = []
@@ -184,7 +238,17 @@ class OnlineAnalyzer:
         self.sensors[placement] = info
         self.stats[placement] = {"samples": 0, "last_t": None, "gaps": 0, "saturated": 0}
         if placement in FOOT_PLACEMENTS:
-            self.feet[placement] = _Foot(placement, FOOT_PLACEMENTS[placement], info)
+            foot = _Foot(placement, FOOT_PLACEMENTS[placement], info)
+            cal = self.given_calibration.get(placement)
+            if cal is not None:
+                foot.alignment, foot.gravity, foot.zero = (
+                    cal.alignment,
+                    cal.gravity,
+                    cal.eversion_zero,
+                )
+                foot.rate_hz = cal.rate_hz
+                foot.calibration = {"source": "given", "alignment": cal.alignment.to_json()}
+            self.feet[placement] = foot
         elif self.knee and placement in KNEE_PLACEMENTS:
             self.knee_placements.append(placement)
             self.other[placement] = _Buffer()
