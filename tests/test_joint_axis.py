@@ -7,7 +7,12 @@ import pytest
 from knee_synth import synth_session
 from scipy.spatial.transform import Rotation
 
-from imu_gait.pipeline.joint_axis import axis_angle_error, estimate_hinge_axes
+from imu_gait.pipeline.joint_axis import (
+    acceleration_at,
+    axis_angle_error,
+    estimate_hinge_axes,
+    estimate_joint_position,
+)
 from imu_gait.pipeline.segment_calibration import resolve_hinge_signs, up_in_sensor
 from imu_gait.pipeline.vqf_orientation import vqf_orientation
 
@@ -60,3 +65,24 @@ def test_axis_signs_point_left_on_both_sides(side: str) -> None:
     assert np.dot(j1, left_t) > 0.95
     assert np.dot(j2, left_s) > 0.95
     assert margin > 20
+
+
+def test_joint_position_is_found_near_the_knee_centre() -> None:
+    session, truth = synth_session("walk", n_strides=16, seed=3, pelvis=False)
+    th, sh = session.data["left_thigh"], session.data["left_shank"]
+    axes = estimate_hinge_axes(th.gyr, sh.gyr)
+    o1, o2, rms = estimate_joint_position(th.gyr, sh.gyr, th.acc, sh.acc, 100.0, axes.j1, axes.j2)
+    m1, m2 = truth.mountings["left_thigh"], truth.mountings["left_shank"]
+    # knee centre relative to each sensor (the generator's geometry), slid along the axis like the estimate
+    t1 = m1.T @ np.array([-0.06, -0.05, -0.22])
+    t2 = m2.T @ -np.array([0.03, -0.04, -0.15])
+    y1, y2 = m1.T @ [0, 1, 0], m2.T @ [0, 1, 0]
+    shift = 0.5 * (t1 @ y1 + t2 @ y2)
+    assert np.linalg.norm(o1 - (t1 - shift * y1)) < 0.08
+    assert np.linalg.norm(o2 - (t2 - shift * y2)) < 0.08
+    assert rms < 0.5
+    # the same point seen from both segments: its accelerations agree in magnitude
+    a1 = np.linalg.norm(acceleration_at(th.acc, th.gyr, o1, th.t), axis=1)
+    a2 = np.linalg.norm(acceleration_at(sh.acc, sh.gyr, o2, sh.t), axis=1)
+    raw = np.linalg.norm(th.acc, axis=1) - np.linalg.norm(sh.acc, axis=1)
+    assert np.sqrt(np.mean((a1 - a2) ** 2)) < 0.5 * np.sqrt(np.mean(raw**2))

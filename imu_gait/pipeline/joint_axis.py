@@ -149,3 +149,89 @@ def axis_angle_error(a: np.ndarray, b: np.ndarray) -> float:
     """Angle (deg) between two axes regardless of their sign."""
     c = abs(float(np.dot(a, b)) / (np.linalg.norm(a) * np.linalg.norm(b)))
     return float(np.degrees(np.arccos(min(c, 1.0))))
+
+
+def _rotational_acc(w: np.ndarray, dw: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """w x (w x o) + dw x o: the acceleration of point ``o`` (sensor frame) relative to the sensor's."""
+    return np.cross(w, np.cross(w, o)) + np.cross(dw, o)
+
+
+def _rot_acc_jacobian(w: np.ndarray, dw: np.ndarray) -> np.ndarray:
+    """(n, 3, 3) matrices K with K @ o = w x (w x o) + dw x o."""
+    n = w.shape[0]
+    K = np.zeros((n, 3, 3))
+    for k in range(3):
+        e = np.zeros(3)
+        e[k] = 1.0
+        K[:, :, k] = _rotational_acc(w, dw, e)
+    return K
+
+
+def estimate_joint_position(
+    gyr1: np.ndarray,
+    gyr2: np.ndarray,
+    acc1: np.ndarray,
+    acc2: np.ndarray,
+    rate_hz: float,
+    j1: np.ndarray | None = None,
+    j2: np.ndarray | None = None,
+    max_samples: int = 4000,
+    iterations: int = 30,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Position of the joint centre in each sensor frame (m) from gyroscopes (deg/s) and accelerometers
+    (m/s^2) of both segments, after Seel et al. (2014): the joint centre's acceleration is the same vector seen
+    from both sensors, so ``|a1 + G1(o1)| = |a2 + G2(o2)|`` with ``G(o) = w x (w x o) + dw/dt x o``; solved by
+    Gauss-Newton. For a hinge (axes ``j1``, ``j2`` given) the solution slides along the axis; the point
+    nearest to both sensors is returned. Also returns the RMS residual (m/s^2)."""
+    w1, w2 = np.deg2rad(gyr1), np.deg2rad(gyr2)
+    dw1 = np.gradient(w1, axis=0) * rate_hz
+    dw2 = np.gradient(w2, axis=0) * rate_hz
+    idx = select_motion_samples(gyr1, gyr2, 30.0, max_samples)
+    if idx.size < 50:
+        raise ValueError("too little motion to estimate a joint position")
+    w1, w2, dw1, dw2 = w1[idx], w2[idx], dw1[idx], dw2[idx]
+    a1, a2 = acc1[idx], acc2[idx]
+    K1, K2 = _rot_acc_jacobian(w1, dw1), _rot_acc_jacobian(w2, dw2)
+    x = np.zeros(6)
+    x_prev = x.copy()
+    lam = 1e-3
+    cost = np.inf
+    for _ in range(iterations):
+        r1 = a1 + np.einsum("nij,j->ni", K1, x[:3])
+        r2 = a2 + np.einsum("nij,j->ni", K2, x[3:])
+        n1 = np.linalg.norm(r1, axis=1)
+        n2 = np.linalg.norm(r2, axis=1)
+        e = n1 - n2
+        c = float(e @ e)
+        if c > cost:
+            lam *= 10
+            x = x_prev
+            if lam > 1e6:
+                break
+            continue
+        cost, x_prev = c, x.copy()
+        g1 = np.einsum("ni,nij->nj", r1 / np.maximum(n1, 1e-9)[:, None], K1)
+        g2 = -np.einsum("ni,nij->nj", r2 / np.maximum(n2, 1e-9)[:, None], K2)
+        J = np.hstack([g1, g2])
+        H = J.T @ J
+        step = np.linalg.solve(H + lam * np.diag(np.diag(H) + 1e-12), -J.T @ e)
+        x = x + step
+        lam = max(lam / 10, 1e-9)
+        if np.max(np.abs(step)) < 1e-6:
+            break
+    o1, o2 = x_prev[:3], x_prev[3:]
+    if j1 is not None and j2 is not None:
+        shift = 0.5 * (np.dot(o1, j1) + np.dot(o2, j2))
+        o1, o2 = o1 - shift * j1, o2 - shift * j2
+    return o1, o2, float(np.sqrt(cost / idx.size))
+
+
+def acceleration_at(
+    acc: np.ndarray, gyr: np.ndarray, point: np.ndarray, t: np.ndarray
+) -> np.ndarray:
+    """Specific force (m/s^2, sensor frame) of the point ``point`` (m, sensor frame, relative to the sensor) of
+    the same rigid segment, from readings at times ``t`` (s): the sensor's reading plus the rotational part
+    w x (w x r) + dw/dt x r."""
+    w = np.deg2rad(gyr)
+    dw = np.gradient(w, t, axis=0)
+    return acc + _rotational_acc(w, dw, point)

@@ -25,7 +25,11 @@ import pandas as pd
 from scipy.ndimage import uniform_filter1d
 
 from imu_gait.anatomy import Side, knee_angles
-from imu_gait.pipeline.joint_axis import estimate_hinge_axes
+from imu_gait.pipeline.joint_axis import (
+    acceleration_at,
+    estimate_hinge_axes,
+    estimate_joint_position,
+)
 from imu_gait.pipeline.pelvis import pelvic_drop_peaks, pelvic_drop_series, pelvis_frame
 from imu_gait.pipeline.segment_calibration import (
     detect_still,
@@ -46,7 +50,7 @@ from imu_gait.pipeline.vqf_orientation import (
     lost_fraction,
     orientations_on_grid,
 )
-from imu_gait.session import Session
+from imu_gait.session import ImuData, Session
 
 KNEE_COLUMNS = (
     "knee_abduction_ic",
@@ -475,7 +479,10 @@ def analyze_knee(
             "loss in simulation; frontal-plane metrics are affected less)"
         )
     static = _static_mask(session, grid, names, quality)
-    ori = orientations_on_grid({n: session.data[n] for n in names}, grid, still=static)
+    imus = {n: session.data[n] for n in names}
+    for side in sides:
+        _knee_centre_acceleration(side, imus, grid, static, quality)
+    ori = orientations_on_grid(imus, grid, still=static)
 
     angles: dict[str, pd.DataFrame] = {}
     frames: dict[str, np.ndarray] = {}
@@ -669,6 +676,45 @@ def walking_plausibility(strides: pd.DataFrame, curves: pd.DataFrame, side: str)
         "swing_flexion_peak": round(swing_peak, 1),
         "stance_flexion_peak": round(stance_peak, 1),
         "abduction_range": [round(v, 1) for v in abd_range],
+    }
+
+
+MAX_JOINT_DISTANCE_M = 0.6
+
+
+def _knee_centre_acceleration(
+    side: str,
+    imus: dict[str, ImuData],
+    grid: np.ndarray,
+    static: np.ndarray,
+    quality: dict[str, Any],
+) -> None:
+    """Replace the thigh and shank accelerometer readings in ``imus`` by the specific force of the knee centre
+    (joint position after Seel et al. 2014, :func:`.joint_axis.estimate_joint_position`). Both sensors then
+    feel the same linear acceleration, so the inclination errors it causes in the orientation filter are
+    common to thigh and shank and largely cancel in the knee angles (running: swing-phase centripetal
+    acceleration at the sensors)."""
+    th, sh = imus[f"{side}_thigh"], imus[f"{side}_shank"]
+    a1, g1 = interpolate_imu(th, grid)
+    a2, g2 = interpolate_imu(sh, grid)
+    rate = 1.0 / float(grid[1] - grid[0])
+    moving = ~static
+    try:
+        axes = estimate_hinge_axes(g1[moving], g2[moving])
+        o1, o2, rms = estimate_joint_position(
+            g1[moving], g2[moving], a1[moving], a2[moving], rate, axes.j1, axes.j2
+        )
+    except (ValueError, np.linalg.LinAlgError):
+        return
+    if max(np.linalg.norm(o1), np.linalg.norm(o2)) > MAX_JOINT_DISTANCE_M:
+        quality["warnings"].append(f"{side} knee: implausible knee-centre estimate, not used")
+        return
+    imus[f"{side}_thigh"] = ImuData(th.t, acceleration_at(th.acc, th.gyr, o1, th.t), th.gyr)
+    imus[f"{side}_shank"] = ImuData(sh.t, acceleration_at(sh.acc, sh.gyr, o2, sh.t), sh.gyr)
+    quality.setdefault("knee_centre", {})[side] = {
+        "thigh_sensor_to_knee_m": round(float(np.linalg.norm(o1)), 3),
+        "shank_sensor_to_knee_m": round(float(np.linalg.norm(o2)), 3),
+        "residual_ms2": round(rms, 2),
     }
 
 
