@@ -65,9 +65,11 @@ def standing_reference(model: Model, calibration: tuple[float, float]) -> dict[s
     return ref
 
 
-def angle_series(model: Model, t: np.ndarray, side: str, ref: dict) -> dict[str, np.ndarray]:
+def angle_series(
+    model: Model, t: np.ndarray, side: str, ref: dict, knee_only: bool = False
+) -> dict[str, np.ndarray]:
     """Truth angles (deg, relative to standing) of one side at times t: eversion, knee flexion / abduction /
-    internal rotation, pelvic drop with this side in stance."""
+    internal rotation, pelvic drop with this side in stance (only the knee angles if ``knee_only``)."""
     names = ("eversion", "knee_flexion", "knee_abduction", "knee_rotation", "pelvic_drop")
     out = {k: np.empty(t.size) for k in names}
     for i0 in range(0, t.size, CHUNK):  # bounded memory for long sessions
@@ -78,10 +80,12 @@ def angle_series(model: Model, t: np.ndarray, side: str, ref: dict) -> dict[str,
             knee_angles(poses[f"{side}_thigh"][0], poses[f"{side}_shank"][0], side)
             - ref[f"knee_{side}"]
         )
+        out["knee_flexion"][sl], out["knee_abduction"][sl], out["knee_rotation"][sl] = knee.T
+        if knee_only:
+            continue
         out["eversion"][sl] = (
             foot_eversion(poses[f"{side}_foot"][0], side) - ref[f"eversion_{side}"]
         )
-        out["knee_flexion"][sl], out["knee_abduction"][sl], out["knee_rotation"][sl] = knee.T
         out["pelvic_drop"][sl] = pelvic_drop(poses["pelvis"][0], side) - ref[f"drop_{side}"]
     return out
 
@@ -104,12 +108,11 @@ def stride_truth(
         u_fine = np.linspace(0.0, 1.0, N_FINE)
         t_st = ic[:, None] + (fc - ic)[:, None] * u_fine  # (n, N_FINE) stance
         t_sd = ic[:, None] + (end - ic)[:, None] * pct / 100.0
-        a = angle_series(model, np.concatenate([t_st.ravel(), t_sd.ravel()]), side, ref)
-        k1 = t_st.size
+        a_st = angle_series(model, t_st.ravel(), side, ref)
+        a_sd = angle_series(model, t_sd.ravel(), side, ref, knee_only=True)
 
-        def part(name: str, which: int, a=a, k1=k1, n=n) -> np.ndarray:
-            v = a[name]
-            return v[:k1].reshape(n, N_FINE) if which < 2 else v[k1:].reshape(n, 101)
+        def part(name: str, which: int, a_st=a_st, a_sd=a_sd, n=n) -> np.ndarray:
+            return a_st[name].reshape(n, N_FINE) if which < 2 else a_sd[name].reshape(n, 101)
 
         ev = part("eversion", 0)
         ev_rate = np.gradient(ev, axis=1) / ((fc - ic)[:, None] / (N_FINE - 1))
