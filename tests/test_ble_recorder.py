@@ -137,11 +137,11 @@ def test_loss_is_counted_exactly_where_the_family_has_counters(tmp_path: Path) -
         lost_notifications = sum(1 for _, _, lost in between if lost)
         lost_samples = sum(len(d) for _, d, lost in between if lost)
         assert lost_notifications >= 2, "the scenario must actually lose notifications"
+        pattern = "".join("x" if lost else "." for _, _, lost in between)  # for a failure message
         if family == "diy":  # packet sequence counter
-            assert info["lost_packets"] == lost_notifications
-        assert info["lost_samples"] == lost_samples, (
-            family
-        )  # device time steps reveal the missing samples
+            assert info["lost_packets"] == lost_notifications, (family, info, pattern)
+        # device time steps reveal the missing samples
+        assert info["lost_samples"] == lost_samples, (family, info, pattern)
         assert len(
             run.session.data[placement]
         ) == truth.samples_sent - truth.samples_lost - _in_flight(run, placement)
