@@ -633,6 +633,7 @@ def analyze_knee(
 
 AXIS_LOWPASS_HZ = 5.0
 ANGLE_LOWPASS_HZ = 12.0
+PELVIS_LOWPASS_HZ = 12.0
 
 
 def _lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
@@ -862,7 +863,7 @@ def _pelvis(
         return {}
     drop = pelvic_drop_series(o.R @ C, static)
     rate = 1.0 / float(o.t[1] - o.t[0])
-    drop = {side: _lowpass(d, rate, ANGLE_LOWPASS_HZ) for side, d in drop.items()}
+    drop = {side: _lowpass(d, rate, PELVIS_LOWPASS_HZ) for side, d in drop.items()}
     quality["pelvis"] = {k: round(v, 3) if isinstance(v, float) else v for k, v in diag.items()}
     if diag["sign_corr"] < 0.2:
         quality["warnings"].append("pelvis: left/right direction of the sensor uncertain")
