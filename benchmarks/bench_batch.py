@@ -5,7 +5,7 @@ programme lowers every subject's eversion excursion by about 1.5 deg, so the cha
 
     .venv/bin/python benchmarks/bench_batch.py [--sessions 200] [--workers 1 2] [--root DIR] [--placements feet]
 
-``--root DIR`` keeps (and reuses) the generated sessions; otherwise they go to a temporary folder. The machine's
+``--root DIR`` keeps (and reuses) the generated sessions (in DIR/sessions-N); otherwise they go to a temporary folder. The machine's
 load average is printed: on a shared machine the speed-up measures the cores actually free.
 """
 
@@ -84,7 +84,7 @@ def main() -> None:
     placements = FEET if args.placements == "feet" else PLACEMENTS
     n = args.sessions - args.sessions % 2
     with tempfile.TemporaryDirectory() as tmp:
-        root = args.root or Path(tmp) / "sessions"
+        root = (args.root or Path(tmp)) / f"sessions-{n}"
         t_gen = generate(root, n, placements)
         print(
             f"{n} simulated 2-minute sessions ({len(placements)} sensors, 100 Hz) ready in {t_gen:.0f} s; "
@@ -101,6 +101,9 @@ def main() -> None:
             rates[w] = rate
             recs = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
             task_s = np.mean([r["seconds"] for r in recs if r["status"] == "ok"])
+            cpu_s = sum(r["cpu_seconds"] for r in recs)
+            t_first = min(r["finished_at"] - r["seconds"] for r in recs)
+            t_last = max(r["finished_at"] for r in recs)
             rss = [r["peak_rss_mb"] for r in recs if r.get("peak_rss_mb")]
             half = len(rss) // 2
             rss_txt = (
@@ -113,6 +116,10 @@ def main() -> None:
                 f"{w} worker(s): {report.analysed} analysed, {report.failed} failed, {report.strides} strides "
                 f"in {report.seconds:.1f} s (incl. cluster start) = {rate:.1f} sessions/min; "
                 f"mean task {task_s:.2f} s; load average {load0:.1f} -> {os.getloadavg()[0]:.1f}"
+            )
+            print(
+                f"  task CPU {cpu_s:.0f} s over {t_last - t_first:.0f} s from the first task's start to the "
+                f"last task's end: {cpu_s / (t_last - t_first):.2f} cores busy with analysis"
             )
             if rss_txt:
                 print(f"  {rss_txt}")
@@ -132,7 +139,7 @@ def main() -> None:
                 equal_nan=True,
             )
             note = ""
-            if len(sources[lo] | sources[hi]) > 1:
+            if not same and len(sources[lo] | sources[hi]) > 1:
                 note = " (the analysis sources changed during the runs: not comparable)"
             print(f"strides identical between {lo} and {hi} worker(s): {same}{note}")
         strides = tables[max(tables)]

@@ -85,7 +85,8 @@ class SessionResult:
     summary: pd.DataFrame | None = None
     error_type: str = ""
     message: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the task
+    cpu_seconds: float = 0.0  # CPU time of the task's process
     worker: str = ""  # host:pid of the process that ran the task
     peak_rss_mb: float = float("nan")  # the worker process's peak resident memory so far (MB)
 
@@ -188,7 +189,7 @@ def analyze_session(path: str, session: str, key: str, settings: BatchSettings) 
     from imu_gait.pipeline.analysis import analyze
     from imu_gait.session import load_session
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         s = load_session(path)
         a = analyze(s, mounting=settings.mounting)
@@ -205,6 +206,7 @@ def analyze_session(path: str, session: str, key: str, settings: BatchSettings) 
             strides=strides,
             summary=summary,
             seconds=time.perf_counter() - t0,
+            cpu_seconds=time.process_time() - c0,
             worker=_worker_id(),
             peak_rss_mb=_peak_rss_mb(),
         )
@@ -216,6 +218,7 @@ def analyze_session(path: str, session: str, key: str, settings: BatchSettings) 
             error_type=type(e).__name__,
             message=str(e).strip().splitlines()[0][:500] if str(e).strip() else repr(e),
             seconds=time.perf_counter() - t0,
+            cpu_seconds=time.process_time() - c0,
             worker=_worker_id(),
             peak_rss_mb=_peak_rss_mb(),
         )
@@ -327,6 +330,7 @@ class ResultStore:
             "error_type": result.error_type,
             "message": result.message,
             "seconds": round(result.seconds, 3),
+            "cpu_seconds": round(result.cpu_seconds, 3),
             "worker": result.worker,
             "peak_rss_mb": round(result.peak_rss_mb, 1)
             if np.isfinite(result.peak_rss_mb)
@@ -334,6 +338,7 @@ class ResultStore:
             "version": code_version(),
             "source": self.source,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "finished_at": round(time.time(), 3),
         }
         with open(self.out / MANIFEST, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
