@@ -55,7 +55,7 @@ def test_knee_and_pelvis_targets_on_simulated_gait(
         assert e["pelvic_drop_max"] <= drop_max, (name, side, e)
 
 
-def test_squat_repetitions_after_walking_match_truth() -> None:
+def test_squat_and_step_down_repetitions_after_walking_match_truth() -> None:
     config = SimConfig(
         [
             Activity("walk", strides=10),
@@ -64,6 +64,10 @@ def test_squat_repetitions_after_walking_match_truth() -> None:
             Activity("stand", duration=2.0),
             Activity("squat", side="right", reps=3),
             Activity("stand", duration=2.0),
+            Activity("step_down", side="left", reps=3),
+            Activity("stand", duration=2.0),
+            Activity("step_down", side="right", reps=3),
+            Activity("stand", duration=2.0),
         ],
         rate_hz=100.0,
         placements=KNEE,
@@ -71,7 +75,9 @@ def test_squat_repetitions_after_walking_match_truth() -> None:
     sim = simulate(config, seed=8)
     res = analyze_knee(soft_tissue(sim.session, STA_DEG, seed=8), _strides(sim))
     err = squat_errors(sim, res)
-    assert len(res.squats) == len(sim.squats) == 6
+    assert len(res.squats) == len(sim.squats) == 12
+    assert list(res.squats["task"]) == list(sim.squats["task"])
+    assert list(res.squats["side"]) == list(sim.squats["side"])
     assert err["flexion_peak_err"].abs().max() <= 2.0
     assert err["abduction_peak_err"].abs().max() <= 1.5
 

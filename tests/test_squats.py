@@ -6,7 +6,7 @@ import numpy as np
 from knee_synth import synth_session
 
 from imu_gait.pipeline.knee import analyze_knee
-from imu_gait.pipeline.squats import find_repetitions, squat_table
+from imu_gait.pipeline.squats import consistent_repetitions, find_repetitions, squat_table
 
 
 def test_find_repetitions_on_a_known_flexion_signal() -> None:
@@ -36,3 +36,17 @@ def test_squat_reps_after_walking_match_truth() -> None:
         sel = (truth.t >= r.start) & (truth.t <= r.end)
         assert abs(r.knee_flexion_peak - k[sel, 0].max()) < 2.0
         assert abs(r.knee_abduction_peak - k[sel, 1].max()) < 2.5
+
+
+def test_excursions_unlike_the_repetitions_are_left_out() -> None:
+    t = np.arange(0, 20, 0.01)
+    flex = 5 + 60 * np.where((t > 4) & (t < 14), 0.5 - 0.5 * np.cos(2 * np.pi * (t - 4) / 2.5), 0.0)
+    # stepping onto the box before the task: a short, deep excursion
+    flex += 95 * np.exp(-0.5 * ((t - 2.0) / 0.12) ** 2)
+    # stepping off afterwards: short and shallow
+    flex += 30 * np.exp(-0.5 * ((t - 16.5) / 0.15) ** 2)
+    found = find_repetitions(t, flex)
+    kept = consistent_repetitions(found, t, flex)
+    assert len(found) == 6
+    assert len(kept) == 4
+    assert all(4 < peak < 14 for _, peak, _ in kept)

@@ -2,8 +2,9 @@
 
 Within a segment of the session labelled ``squat`` or ``step_down``, each repetition is one excursion of knee
 flexion: a flexion peak with enough prominence, from the moment flexion leaves the baseline to the moment it
-returns (10 % of the excursion above the surrounding minima). Per repetition: peak flexion, peak abduction
-(valgus) and the frontal excursion (peak abduction minus abduction at the start), deg.
+returns (10 % of the excursion above the surrounding minima); excursions unlike the others (stepping onto the
+box, getting into position) are left out. Per repetition: peak flexion, peak abduction (valgus) and the frontal
+excursion (peak abduction minus abduction at the start), deg.
 """
 
 from __future__ import annotations
@@ -57,6 +58,22 @@ def find_repetitions(
     return reps
 
 
+def consistent_repetitions(
+    reps: list[tuple[float, float, float]], t: np.ndarray, flexion: np.ndarray
+) -> list[tuple[float, float, float]]:
+    """The repetitions that look like the task: with three or more candidates, those whose duration is within
+    0.7-1.5 times the median and whose peak flexion is within max(20 deg, 30 %) of the median peak. Stepping
+    onto or off the box, or getting into position, inside a labelled segment is left out."""
+    if len(reps) < 3:
+        return reps
+    dur = np.array([e - s for s, _, e in reps])
+    peak = np.array([float(np.interp(p, t, flexion)) for _, p, _ in reps])
+    d_med, p_med = float(np.median(dur)), float(np.median(peak))
+    keep = (dur >= 0.7 * d_med) & (dur <= 1.5 * d_med)
+    keep &= np.abs(peak - p_med) <= max(20.0, 0.3 * p_med)
+    return [r for r, k in zip(reps, keep, strict=True) if k]
+
+
 def task_segments(events: list[dict]) -> list[tuple[str, float, float, str | None]]:
     """(task, t0, t1, side or None) of the session events labelled squat / step_down with an end time."""
     out = []
@@ -104,7 +121,8 @@ def squat_table(
             continue
         sel = (t >= t0) & (t <= t1)
         ts, f, a = t[sel], flexion_by_side[side][sel], abduction_by_side[side][sel]
-        for k, (start, _, end) in enumerate(find_repetitions(ts, f)):
+        reps = consistent_repetitions(find_repetitions(ts, f), ts, f)
+        for k, (start, _, end) in enumerate(reps):
             in_rep = (ts >= start) & (ts <= end)
             a_start = float(np.interp(start, ts, a))
             a_peak = float(max(a[in_rep].max(), a_start))
