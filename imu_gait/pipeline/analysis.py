@@ -16,28 +16,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imu_gait.pipeline.foot import CURVE_POINTS, FOOT_COLUMNS, analyze_foot
+from imu_gait.columns import (
+    CURVE_COLUMNS,
+    CURVE_POINTS,
+    EXTRA_STRIDE_COLUMNS,
+    KNEE_COLUMNS,
+    SQUAT_COLUMNS,
+)
+from imu_gait.columns import STRIDE_COLUMNS as CONTRACT_STRIDE_COLUMNS
+from imu_gait.pipeline.foot import analyze_foot
 from imu_gait.pipeline.signal import GRAVITY, prepare_imu
 from imu_gait.session import Session
 
-KNEE_COLUMNS = (
-    "knee_abduction_ic",
-    "knee_abduction_peak",
-    "knee_frontal_excursion",
-    "knee_flexion_peak_stance",
-)
-STRIDE_COLUMNS = (*FOOT_COLUMNS, *KNEE_COLUMNS, "pelvic_drop_peak", "quality", "foot_clearance")
-CURVE_COLUMNS = ("side", "stride", "variable", "pct", "value")
-SQUAT_COLUMNS = (
-    "side",
-    "task",
-    "rep",
-    "start",
-    "end",
-    "knee_flexion_peak",
-    "knee_abduction_peak",
-    "knee_frontal_excursion",
-)
+STRIDE_COLUMNS = (*CONTRACT_STRIDE_COLUMNS, *EXTRA_STRIDE_COLUMNS)
 FOOT_PLACEMENTS = {"left_foot": "left", "right_foot": "right"}
 
 Progress = Callable[[str, float], None]

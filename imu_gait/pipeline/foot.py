@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from imu_gait.anatomy import foot_eversion
+from imu_gait.columns import CURVE_POINTS, FOOT_COLUMNS
 from imu_gait.pipeline.calibration import (
     FootAlignment,
     align_foot_sensor,
@@ -43,33 +44,11 @@ from imu_gait.pipeline.trajectory import (
     tilt_from_gravity,
 )
 
-CURVE_POINTS = 101
 EVERSION_LOWPASS_HZ = 20.0
 STILL_MIDSTANCE = (
     1.5  # SHOE statistic below which the foot rests at mid-stance (walking, not running)
 )
 ZV_THRESHOLD = 30.0  # SHOE statistic below which a stance sample counts as still (Skog 2010 scale)
-
-FOOT_COLUMNS = (
-    "side",
-    "stride",
-    "activity",
-    "ic",
-    "fc",
-    "end",
-    "stride_time",
-    "stance_time",
-    "swing_time",
-    "cadence",
-    "stride_length",
-    "speed",
-    "elevation_change",
-    "eversion_ic",
-    "eversion_peak",
-    "eversion_excursion",
-    "eversion_velocity_peak",
-    "time_to_peak_eversion",
-)
 
 
 def pronation_metrics(

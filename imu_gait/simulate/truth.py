@@ -7,46 +7,10 @@ import numpy as np
 import pandas as pd
 
 from imu_gait.anatomy import foot_eversion, knee_angles, pelvic_drop
+from imu_gait.columns import CURVE_COLUMNS, SQUAT_COLUMNS, STRIDE_COLUMNS
 from imu_gait.simulate.activities import SIDES, Plan
 from imu_gait.simulate.kinematics import Model
 
-STRIDE_COLUMNS = [
-    "side",
-    "stride",
-    "activity",
-    "ic",
-    "fc",
-    "end",
-    "stride_time",
-    "stance_time",
-    "swing_time",
-    "cadence",
-    "stride_length",
-    "speed",
-    "elevation_change",
-    "eversion_ic",
-    "eversion_peak",
-    "eversion_excursion",
-    "eversion_velocity_peak",
-    "time_to_peak_eversion",
-    "knee_abduction_ic",
-    "knee_abduction_peak",
-    "knee_frontal_excursion",
-    "knee_flexion_peak_stance",
-    "pelvic_drop_peak",
-    "quality",
-]
-CURVE_COLUMNS = ["side", "stride", "variable", "pct", "value"]
-SQUAT_COLUMNS = [
-    "side",
-    "task",
-    "rep",
-    "start",
-    "end",
-    "knee_flexion_peak",
-    "knee_abduction_peak",
-    "knee_frontal_excursion",
-]
 CHUNK = 100_000  # time points evaluated at once
 N_FINE = 101  # samples per stance for peaks and velocities (the curve grid: every 1% of stance)
 
