@@ -86,7 +86,9 @@ def accuracy(quick: bool) -> None:
 
 
 def squats() -> None:
-    print("\nsingle-leg squats after 12 walking strides (errors of each repetition, deg)")
+    print(
+        "\nsingle-leg squats and step-downs after 12 walking strides (errors of each repetition, deg)"
+    )
     cfg = SimConfig(
         [
             Activity("walk", strides=12),
@@ -94,6 +96,10 @@ def squats() -> None:
             Activity("squat", side="left", reps=4),
             Activity("stand", duration=2.0),
             Activity("squat", side="right", reps=4),
+            Activity("stand", duration=2.0),
+            Activity("step_down", side="left", reps=4),
+            Activity("stand", duration=2.0),
+            Activity("step_down", side="right", reps=4),
             Activity("stand", duration=2.0),
         ],
         rate_hz=100.0,
