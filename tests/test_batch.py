@@ -235,3 +235,16 @@ def test_store_partitions_odd_labels_and_replaces_a_session_that_moved(tmp_path)
     got = read_strides(ResultStore(store.out).out)
     assert got["subject"].tolist() == ["p9", "p9"] and got["speed"].tolist() == [2.0, 2.0]
     assert ResultStore(store.out).records["x"]["key"] == "k2"  # the manifest's last line wins
+
+
+def test_cohort_comparison_reads_the_batch_output(first_run, tmp_path):
+    """`compare --cohort` on a real batch output: two subjects pair up, too few for group statistics."""
+    out, *_ = first_run
+    proc = _cli("compare", "--cohort", str(out), "-o", str(tmp_path / "c"), "--no-figures")
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(tmp_path / "c" / "cohort_comparison.csv")
+    walk = table[(table["activity"] == "walk") & (table["metric"] == "eversion_excursion")]
+    assert sorted(walk["side"]) == ["left", "right"] and (walk["n_subjects"] == 2).all()
+    assert set(walk["verdict"]) == {"too few subjects"}
+    subjects = pd.read_csv(tmp_path / "c" / "cohort_subjects.csv")
+    assert set(subjects["subject"]) == {"p01", "p02"}
