@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
 FLUSH_PERIOD_S = 0.5  # raw logs fsynced and decoded parts written at least this often
-REFIT_S = 5.0  # provisional clock fits while recording are refreshed this often
+REFIT_S = 5.0  # provisional clock fits of long segments are refreshed this often
+CHEAP_FIT_POINTS = 5000  # up to this many notifications a segment is refitted at every checkpoint
 EVENT_UUID = "00000000-0000-0000-0000-000000000000"  # characteristic field of KIND_EVENT frames
 
 
@@ -591,14 +592,10 @@ class Recorder:
         for seg in np.unique(segs):
             xs, ys = s.fit_points[int(seg)]
             fit = s.fits.get(int(seg))
-            if (
-                fit is None
-                or len(xs) < 2 * fit.n_points
-                or ys[-1] - s.fit_time.get(int(seg), -np.inf) > REFIT_S
-            ):
-                fit = fit_clock(
-                    np.asarray(xs), np.asarray(ys)
-                )  # provisional; the final fit uses everything
+            # provisional fits: at every checkpoint while they are cheap, then every REFIT_S seconds
+            stale = ys[-1] - s.fit_time.get(int(seg), -np.inf) > REFIT_S
+            if fit is None or len(xs) <= CHEAP_FIT_POINTS or stale:
+                fit = fit_clock(np.asarray(xs), np.asarray(ys))
                 s.fits[int(seg)] = fit
                 s.fit_time[int(seg)] = ys[-1]
             m = segs == seg
