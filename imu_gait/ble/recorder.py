@@ -297,6 +297,8 @@ class Recorder:
                 msg = str(e) or type(e).__name__
                 if isinstance(e, TimeoutError) and s.state in ("searching", "reconnecting"):
                     msg = f"{s.spec.target!r} not found within {self.find_timeout:g} s"
+                elif isinstance(e, OSError) and not isinstance(e, TimeoutError):
+                    msg = f"Bluetooth is not available ({msg})"
                 await self._abandon(s)
                 s.problem = msg
                 self._set(s, "retrying", msg)
