@@ -97,10 +97,16 @@ def test_the_recorder_analyses_strides_while_recording(recorded) -> None:
     replay(session, analyzer, source="raw")
     replayed = analyzer.strides
     for side in ("left", "right"):
-        a = live[live["side"] == side]["ic"].to_numpy()
-        b = replayed[replayed["side"] == side]["ic"].to_numpy()
+        lv = live[live["side"] == side]
+        rp = replayed[replayed["side"] == side]
+        a, b = lv["ic"].to_numpy(), rp["ic"].to_numpy()
         assert abs(a.size - b.size) <= 1
-        # each live stride is one of the replayed ones: the same IC up to the clock refit (provisional fits
-        # while recording, one fit over the whole recording afterwards) and an occasional impact-onset flip
-        d = np.min(np.abs(a[:, None] - b[None, :]), axis=1)
-        assert np.median(d) < 0.01 and d.max() < 0.05
+        # each live stride is one of the replayed ones (unique match): the same IC up to the clock
+        # (provisional fits while recording, one fit over the whole recording afterwards: an offset of up to
+        # a few tens of ms, and resampled values that differ enough to move an impact-onset decision by a
+        # few samples), and so the same duration within that
+        j = np.argmin(np.abs(a[:, None] - b[None, :]), axis=1)
+        assert np.unique(j).size == j.size
+        assert np.abs(a - b[j]).max() < 0.08
+        dur = np.abs(lv["stride_time"].to_numpy() - rp["stride_time"].to_numpy()[j])
+        assert dur.max() < 0.08

@@ -204,7 +204,7 @@ class OnlineAnalyzer:
         warmup_s: float = 20.0,
         window_s: float = 12.0,
         step_s: float = 0.1,
-        tail_s: float = 0.3,
+        tail_s: float = 0.1,
         knee: bool = False,
         knee_window_s: float = 16.0,
         calibration: Mapping[str, FootCalibration] | None = None,
