@@ -61,7 +61,7 @@ def shell_commands(md: Path) -> list[str]:
         for full_line in block.replace("\\\n", " ").splitlines():
             for line in re.split(r"&&|;|\|", full_line.split(" #", 1)[0]):
                 line = line.strip()
-                m = re.match(r"^(?:\S*/)?imu-gait\s+(.*)$", line)
+                m = re.match(r"^(?:\$\s+)?(?:\S*/)?imu-gait\s+(.*)$", line)
                 if m and "..." not in line and "[" not in line:
                     out.append(m.group(1))
     return out
