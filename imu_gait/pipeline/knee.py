@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.ndimage import uniform_filter1d
 
 from imu_gait.anatomy import Side, knee_angles
+from imu_gait.columns import CURVE_POINTS, KNEE_COLUMNS, STRIDE_KEY_COLUMNS
 from imu_gait.pipeline.joint_axis import (
     acceleration_at,
     estimate_hinge_axes,
@@ -40,7 +41,7 @@ from imu_gait.pipeline.segment_calibration import (
     up_in_sensor,
     window_mask,
 )
-from imu_gait.pipeline.shank_events import STRIDE_COLUMNS, shank_events, strides_from_events
+from imu_gait.pipeline.shank_events import shank_events, strides_from_events
 from imu_gait.pipeline.squats import squat_table
 from imu_gait.pipeline.vqf_orientation import (
     LOSSY_FRACTION,
@@ -51,14 +52,6 @@ from imu_gait.pipeline.vqf_orientation import (
     orientations_on_grid,
 )
 from imu_gait.session import ImuData, Session
-
-KNEE_COLUMNS = (
-    "knee_abduction_ic",
-    "knee_abduction_peak",
-    "knee_frontal_excursion",
-    "knee_flexion_peak_stance",
-)
-CURVE_POINTS = 101
 
 
 def heading_offset(
@@ -406,7 +399,7 @@ def _empty_result(quality: dict[str, Any], strides: pd.DataFrame | None) -> Knee
         curves=pd.DataFrame(columns=["side", "stride", "variable", "pct", "value"]),
         squats=squat_table(np.zeros(0), {}, {}, []),
         quality=quality,
-        strides=strides if strides is not None else pd.DataFrame(columns=STRIDE_COLUMNS),
+        strides=strides if strides is not None else pd.DataFrame(columns=list(STRIDE_KEY_COLUMNS)),
     )
 
 
@@ -829,7 +822,7 @@ def _strides_for(
             (strides.reset_index(drop=True), "given")
             if given
             else (
-                pd.DataFrame(columns=STRIDE_COLUMNS),
+                pd.DataFrame(columns=list(STRIDE_KEY_COLUMNS)),
                 "none",
             )
         )
@@ -842,7 +835,7 @@ def _strides_for(
     out = (
         pd.concat([p for p in parts if len(p)], ignore_index=True)
         if any(len(p) for p in parts)
-        else (pd.DataFrame(columns=STRIDE_COLUMNS))
+        else (pd.DataFrame(columns=list(STRIDE_KEY_COLUMNS)))
     )
     return out, ("given+shank" if given else "shank")
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
-STRIDE_COLUMNS = ["side", "stride", "activity", "ic", "fc", "end"]
+from imu_gait.columns import STRIDE_KEY_COLUMNS
+
 ACTIVITY_LABELS = ("walk", "stairs_up", "stairs_down", "run")
 
 
@@ -92,4 +93,4 @@ def strides_from_events(
         rows.append({"side": side, "activity": activity, "ic": a, "fc": f, "end": b})
     df = pd.DataFrame(rows, columns=["side", "activity", "ic", "fc", "end"])
     df.insert(1, "stride", np.arange(len(df), dtype=int))
-    return df[STRIDE_COLUMNS]
+    return df[list(STRIDE_KEY_COLUMNS)]
