@@ -55,6 +55,8 @@ def backends(spec: str | None = None) -> tuple[Any, Any]:
         try:
             from imu_gait.emulator.bleak_backend import bumble_backends
         except ImportError as e:
-            raise UsageError(f"--ble {spec} needs the emulator's dependency bumble ({e})") from None
+            raise UsageError(
+                f"--ble {spec} needs the emulator's dependency Bumble: pip install 'imu-gait[emulator]' ({e})"
+            ) from None
         return bumble_backends(spec)
     raise UsageError(f"unknown BLE transport {spec!r}: use 'default' or tcp-client:127.0.0.1:PORT")

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from imu_gait.errors import UsageError
 
     if importlib.util.find_spec("bumble") is None:
-        raise UsageError("the emulator needs Bumble: pip install 'imu-gait[test]' (or bumble)")
+        raise UsageError("the emulator needs Bumble: pip install 'imu-gait[emulator]'")
     return asyncio.run(_serve(args))
 
 
