@@ -502,7 +502,7 @@ def _connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
         n_workers=workers or os.cpu_count() or 1,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: never clashes with a running dashboard
         silence_logs=logging.ERROR,
     )
     return Client(cluster), cluster

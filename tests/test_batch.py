@@ -172,7 +172,7 @@ def test_rerun_skips_unchanged_and_redoes_changed_sessions(cohort_root, first_ru
 
     with (
         LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):
