@@ -441,11 +441,12 @@ def run_batch(
     force: bool = False,
     progress: Progress | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    connect_timeout: float = 30.0,
 ) -> BatchReport:
     """Analyse every session under ``root`` into ``out`` (see the module docstring).
 
     ``scheduler``: address of an existing Dask scheduler (used as it is); else a LocalCluster of ``workers``
-    processes (default: the number of CPUs), one thread each. ``on_plan(to_run, skipped)`` is called before the
+    processes (default: the number of CPUs), one thread each; ``connect_timeout`` (s) for reaching the scheduler. ``on_plan(to_run, skipped)`` is called before the
     work starts and ``progress(result)`` after each session.
     """
     from imu_gait.errors import UsageError
@@ -465,7 +466,7 @@ def run_batch(
     if on_plan:
         on_plan(len(jobs), len(skipped))
     if jobs:
-        client, cluster = _connect(scheduler, workers)
+        client, cluster = _connect(scheduler, workers, connect_timeout)
         try:
             _check_workers(client)
             for result in _run_jobs(client, jobs, settings):
@@ -487,7 +488,9 @@ def run_batch(
     return report
 
 
-def _connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
+def _connect(
+    scheduler: str | None, workers: int | None, connect_timeout: float = 30.0
+) -> tuple[Any, Any]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -497,7 +500,12 @@ def _connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
             "batch analysis needs dask and distributed: install imu-gait with the 'cohort' extra"
         ) from None
     if scheduler:
-        return Client(scheduler, timeout="30s"), None
+        try:
+            return Client(scheduler, timeout=f"{connect_timeout}s"), None
+        except (OSError, TimeoutError) as e:
+            from imu_gait.errors import UsageError
+
+            raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
     cluster = LocalCluster(
         n_workers=workers or os.cpu_count() or 1,
         threads_per_worker=1,
@@ -513,7 +521,12 @@ def _check_workers(client: Any) -> None:
     from imu_gait.errors import UsageError
 
     here = code_version()
-    versions = client.run(code_version)
+    try:
+        versions = client.run(code_version)
+    except Exception as e:  # e.g. imu_gait not importable on a worker
+        raise UsageError(
+            f"the Dask workers cannot run imu-gait ({type(e).__name__}: {e}); install imu-gait on them"
+        ) from None
     wrong = {w: v for w, v in versions.items() if v != here}
     if wrong:
         w, v = next(iter(wrong.items()))

@@ -248,3 +248,19 @@ def test_cohort_comparison_reads_the_batch_output(first_run, tmp_path):
     assert set(walk["verdict"]) == {"too few subjects"}
     subjects = pd.read_csv(tmp_path / "c" / "cohort_subjects.csv")
     assert set(subjects["subject"]) == {"p01", "p02"}
+
+
+def test_unreachable_scheduler_is_a_one_line_error(cohort_root, tmp_path):
+    proc = _cli(
+        "batch",
+        str(cohort_root),
+        "-o",
+        str(tmp_path / "o"),
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+        "--connect-timeout",
+        "1",
+    )
+    assert proc.returncode == 2
+    lines = [x for x in proc.stderr.strip().splitlines() if "error" in x]
+    assert len(lines) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in lines[0]

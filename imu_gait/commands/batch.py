@@ -17,6 +17,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "default: a local cluster of worker processes",
     )
     p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds to keep trying to reach --scheduler (default 30)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         metavar="N",
@@ -106,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             progress=progress,
             on_plan=on_plan,
+            connect_timeout=args.connect_timeout,
         )
     skipped = f"{report.skipped} unchanged (skipped"
     skipped += f", {report.skipped_failed} of them failed before)" if report.skipped_failed else ")"
