@@ -97,3 +97,20 @@ def test_activity_options_and_errors(tmp_path: Path):
     )
     exists = run("-o", str(tmp_path / "run"), "--strides", "2")
     assert exists.returncode == 2 and "already exists" in exists.stderr
+
+
+def test_soft_tissue_option_moves_the_thigh_sensor_but_not_the_truth(tmp_path: Path):
+    common = ["--strides", "3", "--rate", "50", "--seed", "5", "--placements", "left_thigh"]
+    assert run("-o", str(tmp_path / "rigid"), *common).returncode == 0
+    p = run("-o", str(tmp_path / "sta"), *common, "--soft-tissue", "typical")
+    assert p.returncode == 0, p.stderr
+    rigid, sta = load_session(tmp_path / "rigid"), load_session(tmp_path / "sta")
+    diff = abs(rigid.data["left_thigh"].gyr - sta.data["left_thigh"].gyr).max()
+    assert diff > 5.0  # deg/s: the sensor moves on the skin
+    assert (tmp_path / "rigid" / "truth.csv").read_bytes() == (
+        tmp_path / "sta" / "truth.csv"
+    ).read_bytes()
+    info = json.loads((tmp_path / "sta" / "truth.json").read_text())
+    assert set(info["soft_tissue"]) == {"left_thigh"}
+    bad = run("-o", str(tmp_path / "x"), *common, "--soft-tissue", "loose")
+    assert bad.returncode == 2 and "loose" in bad.stderr

@@ -43,6 +43,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--noise", action=argparse.BooleanOptionalAction, default=True, help="sensor imperfections"
     )
     p.add_argument(
+        "--soft-tissue",
+        choices=("none", "typical", "strong"),
+        default="none",
+        help="thigh, shank and pelvis sensors move on the skin (rotation following the knee flexion, ringing "
+        "after foot contacts); the truth stays the bone's (default none)",
+    )
+    p.add_argument(
         "--drop-rate", type=float, default=0.0, metavar="F", help="fraction of samples lost"
     )
     p.add_argument(
@@ -111,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         acc_range_g=args.acc_range,
         gyr_range_dps=args.gyr_range,
         quantize=args.noise,
+        soft_tissue=args.soft_tissue,
         subject=args.subject,
         condition=args.condition,
     )

@@ -34,8 +34,12 @@ Times: the truth (strides, events, segment_pose) is on the true session clock. `
 the sensor's own clock (it drifts by ``noise.clock_drift_ppm``); dropped samples are missing from the data and
 ``seq`` counts every sample taken. Everything is deterministic for a given config and seed.
 
-Known simplifications: the foot is one rigid segment (its roll in stance is the rearfoot eversion); thigh and
-shank carry no soft-tissue motion (only the impact pulse); the knee flexion curve of walking is normative in its
+Soft-tissue artefact: off by default (sensors rigidly fixed to the bone, only the impact pulse); with
+``SimConfig(..., soft_tissue="typical")`` the thigh, shank and pelvis sensors move on their segments (rotation and
+displacement following the knee flexion, ringing after each foot contact; see soft_tissue.py), their signals follow
+the sensor's full motion and ``sensor_pose`` includes it, while the truth stays the bone's.
+
+Known simplifications: the foot is one rigid segment (its roll in stance is the rearfoot eversion); the knee flexion curve of walking is normative in its
 peaks but not in every detail (it dips briefly at toe-off).
 """
 
@@ -55,6 +59,7 @@ from imu_gait.simulate.body import Body, placement_kind, sensor_position
 from imu_gait.simulate.config import Activity, GaitParams, SensorNoise, SimConfig
 from imu_gait.simulate.imu import corrupt, drop_mask, ideal_signals, random_rotation
 from imu_gait.simulate.kinematics import Model
+from imu_gait.simulate.soft_tissue import SoftTissue, SoftTissueMotion, resolve
 from imu_gait.simulate.truth import squat_truth, standing_reference, stride_truth
 
 __all__ = [
@@ -64,6 +69,7 @@ __all__ = [
     "SensorNoise",
     "SimConfig",
     "SimResult",
+    "SoftTissue",
     "save",
     "simulate",
 ]
@@ -96,6 +102,7 @@ class SimResult:
     plan: Plan
     reference: dict = field(default_factory=dict)
     sensor_errors: dict[str, dict] = field(default_factory=dict)
+    soft_tissue: SoftTissueMotion | None = None
 
     def segment_pose(
         self, placement: str, t: np.ndarray | None = None
@@ -111,9 +118,22 @@ class SimResult:
     def sensor_pose(
         self, placement: str, t: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Truth (t, R (n,3,3) sensor -> ground, position (n,3) m) of a sensor."""
-        t, R, p = self.segment_pose(placement, t)
-        return t, R @ self.mounting[placement], p + R @ self.positions[placement]
+        """Truth (t, R (n,3,3) sensor -> ground, position (n,3) m) of a sensor, including its soft-tissue motion
+        on the segment when the config has one."""
+        if t is None:
+            t = np.arange(0.0, self.plan.t_end, 1.0 / self.config.rate_hz)
+        t = np.asarray(t, dtype=float)
+        sta = self.soft_tissue
+        segs = sta.needs(placement) if sta is not None else (placement,)
+        poses = self.model.evaluate(t, segments=segs)
+        R, p = poses[placement]
+        pos = p + R @ self.positions[placement]
+        off = sta.offset(placement, t, poses) if sta is not None else None
+        if off is not None:
+            S, d = off
+            pos = pos + np.einsum("nij,nj->ni", R, d)
+            R = R @ S
+        return t, R @ self.mounting[placement], pos
 
 
 def _impacts(plan: Plan, placement: str, noise: SensorNoise) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -149,8 +169,17 @@ def simulate(config: SimConfig, seed: int = 0) -> SimResult:
     """Simulate a session (deterministic for a given config and seed). See the module docstring."""
     ss = np.random.SeedSequence(seed)
     plan_seed, mount_seed, *sensor_seeds = ss.spawn(2 + len(config.placements))
+    (sta_seed,) = ss.spawn(1)  # spawned after the others: without STA every other draw is unchanged
     plan = plan_session(config, np.random.default_rng(plan_seed))
     model = Model(plan, config.body)
+    ref = standing_reference(model, plan.calibration)
+    sta_model = resolve(config.soft_tissue)
+    sta = None
+    if sta_model is not None:
+        flex_ref = {s: float(ref[f"knee_{s}"][0]) for s in ("left", "right")}
+        sta = SoftTissueMotion(
+            sta_model, config.placements, plan, flex_ref, np.random.default_rng(sta_seed)
+        )
     mount_rng = np.random.default_rng(mount_seed)
     t_true = np.arange(0.0, plan.t_end, 1.0 / config.rate_hz)
     data: dict[str, ImuData] = {}
@@ -164,7 +193,7 @@ def simulate(config: SimConfig, seed: int = 0) -> SimResult:
         r = sensor_position(placement, config.sites.get(placement))
         mounting[placement], positions[placement] = M, r
         sites[placement] = (M, r, _impacts(plan, placement, config.noise))
-    ideal = ideal_signals(model, t_true, sites)
+    ideal = ideal_signals(model, t_true, sites, sta)
     for k, placement in enumerate(config.placements):
         rng = np.random.default_rng(sensor_seeds[k])
         acc, gyr = ideal.pop(placement)
@@ -206,7 +235,6 @@ def simulate(config: SimConfig, seed: int = 0) -> SimResult:
         notes=f"simulated by imu-gait (seed {seed}); truth files beside the samples",
         source={"format": "simulated", "seed": int(seed)},
     )
-    ref = standing_reference(model, plan.calibration)
     strides, curves, events = stride_truth(model, plan, ref)
     squats = squat_truth(model, plan, ref)
     return SimResult(
@@ -222,13 +250,15 @@ def simulate(config: SimConfig, seed: int = 0) -> SimResult:
         plan,
         ref,
         errors,
+        sta,
     )
 
 
 def save(result: SimResult, out_dir: str | Path, overwrite: bool = False) -> Path:
     """Write the session folder and, inside it, the truth: ``truth.csv`` (strides.csv columns), ``truth_curves.csv``
     (curves.csv format), ``truth_events.csv`` (side, stride, activity, ic, fc, mid_stance, end), ``truth_squats.csv``
-    (squats.csv columns) and ``truth.json`` (mountings sensor -> segment, sensor positions, sensor errors)."""
+    (squats.csv columns) and ``truth.json`` (mountings sensor -> segment, sensor positions, sensor errors, the
+    drawn soft-tissue artefact of each sensor or null)."""
     out = save_session(result.session, out_dir, overwrite=overwrite)
     fmt = "%.6g"
     result.strides.to_csv(out / "truth.csv", index=False, float_format=fmt)
@@ -240,6 +270,7 @@ def save(result: SimResult, out_dir: str | Path, overwrite: bool = False) -> Pat
         "mounting": {p: np.round(m, 9).tolist() for p, m in result.mounting.items()},
         "sensor_position_m": {p: np.round(v, 6).tolist() for p, v in result.positions.items()},
         "sensor_errors": result.sensor_errors,
+        "soft_tissue": result.soft_tissue.to_dict() if result.soft_tissue is not None else None,
         "reference_angles_deg": {
             k: np.round(np.atleast_1d(v), 6).tolist() for k, v in result.reference.items()
         },

@@ -116,7 +116,9 @@ class SimConfig:
 
     ``mounting``: "random" (each sensor uniformly randomly rotated on its segment), "aligned" (sensor axes = segment
     axes), or {placement: 3x3 rotation sensor->segment}. ``sites``: {placement: site name} (see body.SENSOR_SITES).
-    ``quantize``: round samples to the 16-bit LSB of the range.
+    ``quantize``: round samples to the 16-bit LSB of the range. ``soft_tissue``: the thigh, shank and pelvis
+    sensors move on the skin relative to the bone (see imu_gait.simulate.soft_tissue): None or "none" (off, the
+    default), "typical", "strong", or a SoftTissue with its own magnitudes; the truth stays the bone's.
     """
 
     activities: list[Activity]
@@ -131,6 +133,7 @@ class SimConfig:
     acc_range_g: float = 16.0
     gyr_range_dps: float = 2000.0
     quantize: bool = True
+    soft_tissue: Any = None
     subject: str = "sim-001"
     condition: str = ""
     created: str = "2026-01-05T09:00:00+00:00"  # fixed, so that a seed always gives identical files
@@ -141,6 +144,9 @@ class SimConfig:
         for p in self.placements:
             if p not in PLACEMENTS:
                 raise ValueError(f"unknown placement {p!r}")
+        from imu_gait.simulate.soft_tissue import resolve
+
+        resolve(self.soft_tissue)  # raises on an unknown preset
         if isinstance(self.mounting, str) and self.mounting not in ("random", "aligned"):
             raise ValueError("mounting must be 'random', 'aligned' or {placement: 3x3 rotation}")
         if isinstance(self.mounting, dict):

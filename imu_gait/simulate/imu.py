@@ -47,31 +47,52 @@ def ideal_signals(
     model,
     t: np.ndarray,
     sensors: dict[str, tuple[np.ndarray, np.ndarray, list]],
+    soft_tissue=None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Noise-free {placement: (acc m/s^2, gyr deg/s)} in each sensor's frame at times t (s).
 
     ``sensors``: {placement: (mounting 3x3 sensor -> segment, position in the segment frame (m), impacts)} with
     impacts a list of (contact times, peak accelerations m/s^2) of vibrations added along the vertical.
+    ``soft_tissue``: a soft_tissue.SoftTissueMotion moving each sensor on its segment (None: rigidly fixed).
     """
     out = {p: (np.empty((t.size, 3)), np.empty((t.size, 3))) for p in sensors}
     step = float(np.median(np.diff(t))) if t.size > 1 else 1.0
     n_chunk = max(1, int(CHUNK_S / step))
-    segments = tuple(sensors)
+    segments = set(sensors)
+    if soft_tissue is not None:
+        for p in sensors:
+            segments.update(soft_tissue.needs(p))
     for i0 in range(0, t.size, n_chunk):
         tc = t[i0 : i0 + n_chunk]
-        poses = [model.evaluate(tt, segments=segments) for tt in (tc - H, tc, tc + H)]
+        times = (tc - H, tc, tc + H)
+        poses = [model.evaluate(tt, segments=tuple(segments)) for tt in times]
         for placement, (M, r, impacts) in sensors.items():
-            a, g = _sensor(tc, [ps[placement] for ps in poses], M, r, impacts)
+            sta = None
+            if soft_tissue is not None:
+                sta = [
+                    soft_tissue.offset(placement, tt, ps)
+                    for tt, ps in zip(times, poses, strict=True)
+                ]
+            a, g = _sensor(tc, [ps[placement] for ps in poses], M, r, impacts, sta)
             out[placement][0][i0 : i0 + tc.size] = a
             out[placement][1][i0 : i0 + tc.size] = g
     return out
 
 
-def _sensor(t, poses, M, r, impacts):
-    (Rm, _), (R0, p0), (Rp, _) = poses
-    w_seg = angular_rate(Rm, Rp)
+def _sensor(t, poses, M, r, impacts, sta=None):
+    p0 = poses[1][1]
     # sensor position in the ground frame; subtract p0 first to keep the second difference well conditioned
-    ps = [p - p0 + R @ r for (R, p) in poses]
+    if sta is not None and sta[0] is not None:
+        # the sensor moves on the segment: displaced by d and rotated by S about its site (segment frame)
+        ps = [
+            p - p0 + R @ r + np.einsum("nij,nj->ni", R, d)
+            for (R, p), (_, d) in zip(poses, sta, strict=True)
+        ]
+        poses = [(R @ S, p) for (R, p), (S, _) in zip(poses, sta, strict=True)]
+    else:
+        ps = [p - p0 + R @ r for (R, p) in poses]
+    (Rm, _), (R0, _), (Rp, _) = poses
+    w_seg = angular_rate(Rm, Rp)
     acc_g = (ps[2] - 2.0 * ps[1] + ps[0]) / (H * H)
     for times, peaks in impacts or []:
         i = np.searchsorted(times, t, side="right") - 1
