@@ -75,7 +75,7 @@ def test_mixed_model_does_not_mistake_visit_noise_for_change():
     """Strides of a visit share its offset (sd_visit): with the visit term the model keeps its nominal rate."""
     hits = 0
     for seed in range(20):
-        df = synthetic_cohort(30, (15, 40), 0.0, sides=("left",), sd_visit=1.0, seed=2000 + seed)
+        df = synthetic_cohort(30, (8, 20), 0.0, sides=("left",), sd_visit=1.0, seed=2000 + seed)
         values = df.rename(columns={METRIC: "value"})
         hits += mixed_model_change(values)["lmm_p"] < 0.05
     assert hits <= 3  # nominal 1 of 20; P(> 3) < 0.02 (a subject-only model rejects in about half)
