@@ -199,6 +199,15 @@ def replay(
     return source
 
 
+def session_knee_calibration(session: Session) -> dict[str, Any]:
+    """Per side the knee calibration ``analyze`` estimates from the whole session (its quality.json)."""
+    from imu_gait.pipeline.analysis import analyze
+    from imu_gait.pipeline.knee import calibration_from_dict
+
+    cal = analyze(session).quality.get("knee", {}).get("calibration", {})
+    return {side: calibration_from_dict(d) for side, d in cal.items()}
+
+
 def analyzer_for(session: Session, calibration: str = "live", **kwargs: Any) -> OnlineAnalyzer:
     """An online analyzer set up for ``session`` (its sensors and standing calibration window).
 
@@ -210,6 +219,8 @@ def analyzer_for(session: Session, calibration: str = "live", **kwargs: Any) -> 
     static = session.calibration.get("static") if session.calibration else None
     if calibration == "session":
         kwargs["calibration"] = session_calibration(session, kwargs.get("mounting"))
+        if kwargs.get("knee"):
+            kwargs["knee_calibration"] = session_knee_calibration(session)
     elif calibration != "live":
         raise ValueError(f"unknown calibration {calibration!r}; expected 'live' or 'session'")
     return OnlineAnalyzer(session.sensors, static=static, **kwargs)

@@ -209,3 +209,30 @@ def test_replay_command_rejects_a_bad_speed(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "no raw frame log" in proc.stderr
+
+
+def test_knee_columns_online_agree_with_analyze() -> None:
+    """Thigh and shank sensors: the knee calibration of the calibration period, then a window per stride."""
+    legs = (*FEET, "left_shank", "right_shank", "left_thigh", "right_thigh")
+    session = simulate(SimConfig.walk(strides=16, placements=legs), seed=4).session
+    offline = analyze(session).strides
+    analyzer = analyzer_for(session)
+    replay(session, analyzer, source="samples")
+    online = analyzer.strides
+    assert set(analyzer.knee_calibration) == {"left", "right"}
+    cols = ["knee_abduction_ic", "knee_abduction_peak", "knee_frontal_excursion"]
+    for side in ("left", "right"):
+        a, b = _by_side(offline, side), _by_side(online, side)
+        assert len(a) == len(b) >= 12
+        assert b[cols].notna().all().all()
+        assert np.abs(a[cols] - b[cols]).to_numpy().max() <= 0.8
+        assert np.abs(a["knee_flexion_peak_stance"] - b["knee_flexion_peak_stance"]).max() <= 1.5
+        # knee curves came with each stride
+        c = analyzer.curves
+        assert set(c.loc[c["side"] == side, "variable"]) == {
+            "eversion",
+            "knee_abduction",
+            "knee_flexion",
+        }
+    # without knee sensors of a side nothing is invented; pelvic drop is not computed online
+    assert online["pelvic_drop_peak"].isna().all()

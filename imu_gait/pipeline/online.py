@@ -19,21 +19,22 @@ How online and offline stay the same:
   threshold of the event detector sees +/-10 s offline, the past ``window_s`` seconds online.
 - A stride (IC to next IC) is complete when the mid-stance after its end is fixed, which needs the next mid-swing
   (or, at the end of a walking bout, 5 s without one) plus a small margin for the zero-phase filters' edge
-  (``tail_s``), and, because the foot step takes a stance's gravity direction from the stride that follows it
-  (``mid_stance_up``), the mid-stance after the *next* stride too. So a stride's metrics appear about two
-  strides after its end IC (median 2.5 s in walking, benchmarks/bench_online.py); the processing itself takes
-  under 0.2 s after the completing sample arrives.
-- Knee and pelvis (``knee=True``, EXPERIMENTAL, off by default): :func:`imu_gait.pipeline.knee.analyze_knee`
-  runs on a window of the thigh/shank/pelvis sensors that ends ``KNEE_TAIL_S`` after each stride, with the
-  standing calibration samples (kept from the start) placed just before the window, so hinge axis, heading
-  alignment and standing offsets are re-estimated per window. While the window still contains the real standing
-  period this agrees with offline analysis within about 0.3 deg; later windows, with the standing samples
-  spliced in, differ by several degrees (the splice upsets the VQF orientation filter) and it costs about
-  0.4 s of CPU per stride. Not yet good enough: the knee calibration must become a fixed, reusable result of
-  a calibration period, as the foot alignment is.
+  (``tail_s``); when the foot is not still at that mid-stance (running), the foot step takes its gravity
+  direction from the following stride (``mid_stance_up``), and then that stride must be complete too. So in
+  walking a stride's foot metrics are final about one stance plus half a swing after its end IC (median 1.1 s,
+  benchmarks/bench_online.py); the processing itself takes well under 0.1 s after the completing sample.
+- Knee (``knee=True``, the default, with thigh+shank sensors of a side): the knee calibration (hinge axes,
+  segment frames, standing offsets: :class:`imu_gait.pipeline.knee.KneeCalibration`) is estimated once by
+  :func:`imu_gait.pipeline.knee.analyze_knee` on the calibration period (or given), then ``analyze_knee`` with
+  that calibration runs per stride on a window from ``knee_window_s`` before its IC to ``KNEE_TAIL_S`` after its
+  end (VQF orientation and the centred heading alignment need that much context), which delays the whole row by
+  ``KNEE_TAIL_S``. Agreement with ``analyze`` in simulated walking: knee abduction within about 0.5 deg,
+  flexion within about 0.7 deg (the window's VQF and heading estimate differ a little from the whole
+  session's). Pelvic drop is not computed online yet (its sensor frame needs strides of both legs and has no
+  reusable calibration): ``pelvic_drop_peak`` stays empty.
 
-Memory is bounded: each placement keeps at most ``max(window_s, knee_window_s)`` seconds (plus the calibration
-period until it has been used).
+Memory is bounded: each foot keeps ``window_s`` seconds, each knee sensor ``knee_window_s`` plus a few strides
+(plus the calibration period until it has been used).
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ from imu_gait.pipeline.signal import GRAVITY, lowpass, prepare_imu
 from imu_gait.pipeline.strides import shoe_statistic
 from imu_gait.session import ImuData, SensorInfo, Session
 
-KNEE_TAIL_S = 1.0  # knee window extends this far past a stride's end (heading window, filter edges)
+KNEE_TAIL_S = (
+    3.0  # knee window extends this far past a stride's end (centred 6 s heading window, VQF)
+)
 FALLBACK_S = 1.0  # the window is analysed at least this often (s of data)
 MAX_STRIDE_S = (
     2.5  # detect_foot_events' longest stride: a mid-swing further away ends a walking bout
@@ -188,8 +191,9 @@ class OnlineAnalyzer:
     ``sensors``: placement -> SensorInfo (rates and ranges); ``static``: the standing calibration window [t0, t1]
     (s) when known in advance; ``mounting``: declared sensor -> foot rotations per placement (as in
     :func:`imu_gait.pipeline.analysis.analyze`); ``warmup_s``: calibration period; ``window_s``: analysis window;
-    ``step_s``: the window is re-analysed at most every ``step_s`` of new data; ``knee``: also run the knee and
-    pelvis step when thigh+shank or pelvis sensors are present (experimental); ``calibration``: foot
+    ``step_s``: the window is re-analysed at most every ``step_s`` of new data; ``knee``: also run the knee step
+    when thigh+shank sensors are present; ``knee_calibration``: per side a given
+    :class:`~imu_gait.pipeline.knee.KneeCalibration`; ``calibration``: foot
     calibrations fixed in advance (e.g. :func:`session_calibration` of a saved session), which replace the
     calibration period.
     """
@@ -205,9 +209,10 @@ class OnlineAnalyzer:
         window_s: float = 12.0,
         step_s: float = 0.1,
         tail_s: float = 0.1,
-        knee: bool = False,
-        knee_window_s: float = 16.0,
+        knee: bool = True,
+        knee_window_s: float = 6.0,
         calibration: Mapping[str, FootCalibration] | None = None,
+        knee_calibration: Mapping[str, Any] | None = None,
     ) -> None:
         self.static = [float(static[0]), float(static[1])] if static else None
         self.mounting = dict(mounting or {})
@@ -220,7 +225,7 @@ class OnlineAnalyzer:
         self.knee_placements: list[str] = []
         self.other: dict[str, _Buffer] = {}
         self.stats: dict[str, dict[str, Any]] = {}
-        self._static_store: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.knee_calibration: dict[str, Any] = dict(knee_calibration or {})
         self._pending_knee: list[StrideUpdate] = []
         self.rows: list[dict[str, Any]] = []
         self.curve_blocks: list[pd.DataFrame] = []
@@ -249,7 +254,7 @@ class OnlineAnalyzer:
                 foot.rate_hz = cal.rate_hz
                 foot.calibration = {"source": "given", "alignment": cal.alignment.to_json()}
             self.feet[placement] = foot
-        elif self.knee and placement in KNEE_PLACEMENTS:
+        elif self.knee and placement in KNEE_PLACEMENTS and placement != "pelvis":
             self.knee_placements.append(placement)
             self.other[placement] = _Buffer()
 
@@ -274,8 +279,6 @@ class OnlineAnalyzer:
             out = self._step_foot(foot, final=False)
         elif placement in self.other:
             self.other[placement].append(t, acc, gyr)
-            self._keep_static(placement)
-            self._trim_other()
         return self._with_knee(out, final=False)
 
     def finish(self) -> list[StrideUpdate]:
@@ -522,27 +525,18 @@ class OnlineAnalyzer:
             )
         return out
 
-    # --- knee and pelvis --------------------------------------------------------------------------------------
-
-    def _keep_static(self, placement: str) -> None:
-        """Keep the standing calibration samples of a knee/pelvis sensor (bounded by the static window)."""
-        if self.static is None or placement in self._static_store:
-            return
-        buf = self.other[placement]
-        if buf.end >= self.static[1]:
-            t, a, g = buf.between(self.static[0], self.static[1] + 1e-9)
-            self._static_store[placement] = (t.copy(), a.copy(), g.copy())
+    # --- knee -------------------------------------------------------------------------------------------------
 
     def _trim_other(self) -> None:
-        keep = self.knee_window_s + 2 * MAX_STRIDE_S + 2.0
-        for p, buf in self.other.items():
-            if self.static is not None and p not in self._static_store:
-                continue  # the standing samples are still needed
+        if not self.knee_calibration and self.knee_placements:
+            return  # the calibration period is still needed (bounded by warmup_s)
+        keep = self.knee_window_s + KNEE_TAIL_S + 2 * MAX_STRIDE_S + 2.0
+        for buf in self.other.values():
             buf.trim_before(buf.end - keep)
 
     def _with_knee(self, out: list[StrideUpdate], final: bool) -> list[StrideUpdate]:
-        """Add the knee/pelvis columns to each stride once the knee sensors have delivered ``KNEE_TAIL_S`` past
-        its end (one window per stride, ending there, so the result does not depend on the block sizes)."""
+        """Add the knee columns to each stride once the knee sensors have delivered ``KNEE_TAIL_S`` past its end
+        (one window per stride, ending there, so the result does not depend on the block sizes)."""
         if not self.knee_placements:
             self._record(out)
             return out
@@ -551,10 +545,13 @@ class OnlineAnalyzer:
         ready = [u for u in self._pending_knee if final or have >= u.row["end"] + KNEE_TAIL_S]
         if not ready:
             return []
+        if not self.knee_calibration:
+            self._calibrate_knee(ready)
         self._pending_knee = [u for u in self._pending_knee if u not in ready]
         for u in ready:
             self._add_knee(u)
         self._record(ready)
+        self._trim_other()
         return ready
 
     def _record(self, updates: list[StrideUpdate]) -> None:
@@ -562,51 +559,65 @@ class OnlineAnalyzer:
             self.rows.append(u.row)
             self.curve_blocks.append(u.curves)
 
-    def _knee_session(self, t1: float) -> Session:
-        """A window Session of the knee/pelvis sensors ending at ``t1``, preceded by the standing samples."""
-        t_start = t1 - self.knee_window_s
-        data, shift = {}, 0.0
+    def _knee_window(self, t0: float, t1: float) -> Session:
+        """A Session of the thigh/shank sensors between ``t0`` and ``t1`` (the standing window when inside)."""
+        data = {}
         for p, buf in self.other.items():
-            t, a, g = buf.between(t_start, t1)
-            if t.size < 20:
-                continue
-            st = self._static_store.get(p)
-            if st is not None and st[0].size and st[0][-1] < t[0]:
-                # the standing samples placed just before the window (same gap to the window for every sensor)
-                shift = t_start - 1.0 / max(self.sensors[p].rate_hz or 100.0, 1.0) - st[0][-1]
-                t = np.concatenate([st[0] + shift, t])
-                a, g = np.concatenate([st[1], a]), np.concatenate([st[2], g])
-            data[p] = ImuData(t, a, g)
-        static = None
-        if self.static is not None:
-            static = [self.static[0] + shift, self.static[1] + shift]
-        sess = Session(
+            t, a, g = buf.between(t0, t1)
+            if t.size >= 20:
+                data[p] = ImuData(t, a, g)
+        static = self.static if self.static and self.static[0] >= t0 else None
+        return Session(
             data=data,
             sensors={p: self.sensors[p] for p in data},
             calibration={"static": static} if static else {},
             events=[],
         )
-        return sess
+
+    def _calibrate_knee(self, first: list[StrideUpdate]) -> None:
+        """The knee calibration of the calibration period: :func:`imu_gait.pipeline.knee.analyze_knee` on the
+        knee sensors' samples so far (with the standing window) and the strides emitted so far."""
+        from imu_gait.pipeline.knee import analyze_knee
+
+        rows = [*self.rows, *(u.row for u in first)]
+        t1 = min(b.end for b in self.other.values())
+        sess = self._knee_window(-np.inf, t1)
+        base = pd.DataFrame(
+            [{k: r[k] for k in ("side", "stride", "activity", "ic", "fc", "end")} for r in rows]
+        )
+        try:
+            res = analyze_knee(sess, base)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            self.warnings.append(f"knee calibration failed: {exc}")
+            return
+        self.knee_calibration = dict(res.calibration)
+        if not self.knee_calibration:
+            self.warnings.append("knee calibration failed: " + "; ".join(res.quality["warnings"]))
 
     def _add_knee(self, u: StrideUpdate) -> None:
         from imu_gait.pipeline.knee import analyze_knee
 
+        if u.side not in self.knee_calibration:
+            return
         t1 = u.row["end"] + KNEE_TAIL_S
-        sess = self._knee_session(t1)
-        if not sess.data:
+        sess = self._knee_window(u.row["ic"] - self.knee_window_s, t1)
+        sess.data = {
+            p: d for p, d in sess.data.items() if p in (f"{u.side}_thigh", f"{u.side}_shank")
+        }
+        if len(sess.data) < 2:
             return
         base = pd.DataFrame(
             [{k: u.row[k] for k in ("side", "stride", "activity", "ic", "fc", "end")}]
         )
         try:
-            res = analyze_knee(sess, base)
+            res = analyze_knee(sess, base, calibration={u.side: self.knee_calibration[u.side]})
         except (ValueError, np.linalg.LinAlgError) as exc:
             self.warnings.append(f"knee window ending at {t1:.1f} s: {exc}")
             return
         cols = res.stride_columns
         mine = cols[(cols["side"] == u.side) & (cols["stride"] == u.row["stride"])]
         if len(mine):
-            for c in (*KNEE_COLUMNS, "pelvic_drop_peak"):
+            for c in KNEE_COLUMNS:
                 if c in mine.columns:
                     u.row[c] = float(mine[c].iloc[0])
         curves = res.curves
