@@ -175,13 +175,17 @@ plt.show()
 ## Files, as the command line writes them
 
 `write_analysis` writes exactly what `imu-gait analyze` writes: strides.csv, curves.csv, summary.csv,
-squats.csv, quality.json and the figures.
+squats.csv (when there are squats), quality.json and the figures (`figures=False` skips them; with seven
+sensors they take a few seconds).
 """),
     code("""
+from IPython.display import Image
+
 from imu_gait.pipeline.analysis import write_analysis
 
-written = write_analysis(demo_result, OUT / "demo_pre")
-sorted(str(p.relative_to(OUT)) for p in written)
+written = write_analysis(result, OUT / "gaitmap_walk")
+print(sorted(str(p.relative_to(OUT)) for p in written))
+Image(filename=OUT / "gaitmap_walk" / "figures" / "timeline.png", width=800)
 """),
     md("""
 Next: notebook 2 (pronation in depth), 3 (knee and pelvis), 4 (pre/post statistics), 5 (streaming and
@@ -678,16 +682,16 @@ plt.show()
 cmp.spm.query("activity == 'walk' and significant")[["side", "variable", "start_pct", "end_pct", "p", "post_vs_pre"]]
 """),
     md("""
-## The report
+## The tables and the report
 
-`write_report` writes what `imu-gait compare` writes: a self-contained report.html (and report.pdf), the tables
-as CSV and the figures.
+The comparison's tables are DataFrames; saving them gives exactly comparison.csv, spm.csv and symmetry.csv of
+`imu-gait compare`. The HTML/PDF report with all figures is `imu_gait.report.write_report(cmp, folder)` (what
+`imu-gait compare` and `imu-gait demo` call; it takes a few seconds per activity, so it is not run here).
 """),
     code("""
-from imu_gait.report import write_report
-
-paths = write_report(cmp, OUT, title="demo-01: before and after", pdf=False)
-print(paths["html"], f"{paths['html'].stat().st_size / 1e3:.0f} kB")
+for name, table in (("comparison", cmp.table), ("spm", cmp.spm), ("symmetry", cmp.symmetry)):
+    table.to_csv(OUT / f"{name}.csv", index=False)
+    print(f"{name}.csv: {len(table)} rows")
 """),
 ]
 
@@ -709,7 +713,7 @@ recording, and compared with the offline analysis.
     md("""
 ## Two virtual sensors
 
-They stream the first 16 s of `demo_pre`'s foot sensors (standing calibration, then walking) with the open
+They stream the first 30 s of `demo_pre`'s foot sensors (standing calibration, then walking) with the open
 imu-gait DIY protocol, 30 ms connection interval, up to 5 ms of delivery jitter and ±30 ppm of clock drift.
 """),
     code("""
@@ -732,7 +736,7 @@ def first_seconds(d, seconds):
 
 
 server = SensorServer(
-    {p: first_seconds(demo.data[p], 16.0) for p in feet},
+    {p: first_seconds(demo.data[p], 30.0) for p in feet},
     {p: firmware_protocols.FAMILIES["diy"] for p in feet},
     {"left_foot": Knobs(jitter_ms=5.0, drift_ppm=30.0, seed=1),
      "right_foot": Knobs(jitter_ms=5.0, drift_ppm=-30.0, seed=2)},
@@ -747,13 +751,27 @@ sorted((d.name, d.address) for d in found)
 
 `Recorder` is what `imu-gait record` runs: it finds each sensor by name, connects, configures and starts the
 stream, decodes every notification, maps each device clock to the session clock, and writes a crash-safe
-session folder (samples plus every raw notification).
+session folder (samples plus every raw notification). It runs as a task; we stop it ten seconds after both
+sensors are streaming (what Ctrl-C does in a terminal).
 """),
     code("""
+import asyncio
+
 folder = OUT / "streamed"
 recorder = Recorder([SensorSpec(p, sensors[p].name) for p in feet], str(folder), rate_hz=100,
                     backends=(scanner, client), metadata={"subject": "demo-01", "condition": "pre"})
-await recorder.run(10.0)
+recording = asyncio.ensure_future(recorder.run())
+
+
+async def all_streaming():
+    while not all(s.state == "streaming" for s in recorder.sensors.values()):
+        await asyncio.sleep(0.1)
+
+
+await asyncio.wait_for(all_streaming(), timeout=60)
+await asyncio.sleep(10.0)
+recorder.stop()
+await recording
 await server.close()
 await close_central(server.link)
 
@@ -814,8 +832,11 @@ The recording started while the virtual person was standing still; tell the anal
 g = np.linalg.norm(session.data["left_foot"].gyr, axis=1)
 t = session.data["left_foot"].t
 moving = t[g > 20.0][0]
-session.calibration = {"static": [float(t[0]) + 0.2, float(moving) - 0.3]}
-print("static calibration:", np.round(session.calibration["static"], 2))
+if moving - t[0] > 1.5:
+    session.calibration = {"static": [float(t[0]) + 0.2, float(moving) - 0.3]}
+    print("static calibration:", np.round(session.calibration["static"], 2))
+else:  # the sensors connected after the standing period (a slow machine): zero from mid-stance instead
+    print("no standing period recorded: eversion zero from the mid-stance of level strides")
 offline = imu_gait.analyze(session)
 offline.strides[["side", "stride", "ic", "stride_length", "eversion_excursion", "eversion_velocity_peak", "quality"]]
 """),
