@@ -465,8 +465,12 @@ axes[0].set_ylabel("abduction (deg)")
 plt.show()
 """),
     md("""
-The correction is not applied by default: it also removes any *real* coupling of valgus with flexion (which
-exists in dynamic valgus), so it is offered as a diagnostic, not a fix.
+Read the clouds by their shape, not only by r. The measured one is not a line: abduction rises in early stance
+with the knee nearly straight and stays near zero through the swing (flexion up to 60°), a real pattern that
+gives a sizeable r without any axis error. An axis error adds a *straight* ramp through the swing samples
+(middle). The PCA correction drives r to zero, but it cannot tell the real pattern from the artefact: the swing
+samples are still tilted (right). That is why the correction is not applied by default;
+a ramp in the swing part of this plot is the sign of a misaligned knee axis.
 
 ## Accuracy against the truth
 
