@@ -5,6 +5,7 @@
 
     strides/subject=<s>/condition=<c>/part-<session id>.parquet     every stride (strides.csv columns + session)
     summaries/subject=<s>/condition=<c>/part-<session id>.parquet   summary.csv rows of every session (+ session)
+    squats/subject=<s>/condition=<c>/part-<session id>.parquet      squats.csv rows (sessions with squat tasks)
     manifest.jsonl      one JSON line per analysed (or failed) session: key, status, files, error; last line wins
     failures.csv        session, error_type, message of every session whose latest attempt failed
 
@@ -38,12 +39,13 @@ import pyarrow.parquet as pq
 
 STRIDES_DIR = "strides"
 SUMMARIES_DIR = "summaries"
+SQUATS_DIR = "squats"
 MANIFEST = "manifest.jsonl"
 FAILURES = "failures.csv"
 PARTITIONS = ("subject", "condition")
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # pyarrow's hive name for a missing value
-STRING_COLUMNS = frozenset({"session", "side", "activity", "quality"})
-INT_COLUMNS = frozenset({"stride", "n_strides", "n_ok"})
+STRING_COLUMNS = frozenset({"session", "side", "activity", "quality", "task"})
+INT_COLUMNS = frozenset({"stride", "n_strides", "n_ok", "rep"})
 FAILURE_COLUMNS = ("session", "error_type", "message")
 
 # sources whose change can change the analysis results (their digest goes into the manifest as provenance)
@@ -83,6 +85,7 @@ class SessionResult:
     condition: str | None = None
     strides: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
+    squats: pd.DataFrame | None = None
     error_type: str = ""
     message: str = ""
     seconds: float = 0.0  # wall time of the task
@@ -197,6 +200,8 @@ def analyze_session(path: str, session: str, key: str, settings: BatchSettings) 
         strides.insert(0, "session", session)
         summary = a.summary.copy()
         summary.insert(0, "session", session)
+        squats = a.squats.copy()
+        squats.insert(0, "session", session)
         return SessionResult(
             session,
             key,
@@ -205,6 +210,7 @@ def analyze_session(path: str, session: str, key: str, settings: BatchSettings) 
             condition=s.condition or None,
             strides=strides,
             summary=summary,
+            squats=squats,
             seconds=time.perf_counter() - t0,
             cpu_seconds=time.process_time() - c0,
             worker=_worker_id(),
@@ -315,7 +321,11 @@ class ResultStore:
         files = []
         if result.status == "ok":
             part = f"{_partition_dir(result.subject, result.condition)}/part-{session_id(result.session)}.parquet"
-            for folder, df in ((STRIDES_DIR, result.strides), (SUMMARIES_DIR, result.summary)):
+            for folder, df in (
+                (STRIDES_DIR, result.strides),
+                (SUMMARIES_DIR, result.summary),
+                (SQUATS_DIR, result.squats),
+            ):
                 if df is not None and len(df):
                     _write_part(_arrow_table(df), self.out / folder / part)
                     files.append(f"{folder}/{part}")
@@ -389,6 +399,11 @@ def read_strides(out: str | Path) -> pd.DataFrame:
 def read_summaries(out: str | Path) -> pd.DataFrame:
     """All session summaries of a batch output: ``subject, condition, session`` + summary.csv columns."""
     return _read_dataset(Path(out) / SUMMARIES_DIR)
+
+
+def read_squats(out: str | Path) -> pd.DataFrame:
+    """All squat/step-down repetitions of a batch output: ``subject, condition, session`` + squats.csv columns."""
+    return _read_dataset(Path(out) / SQUATS_DIR)
 
 
 def read_failures(out: str | Path) -> pd.DataFrame:

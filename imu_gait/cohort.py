@@ -1,7 +1,9 @@
 """Group-level pre/post statistics over many subjects (a cohort), from stride tables of many sessions.
 
 Input: one stride table with ``subject, condition, session, side, activity, quality`` and metric columns (what
-``imu-gait batch`` writes; :func:`load_cohort` reads it). For every side x activity x metric:
+``imu-gait batch`` writes; :func:`load_cohort` reads it), and optionally the squat/step-down repetitions
+(``subject, condition, session, side, task`` and squats.csv metrics; their task is their activity). For every
+side x activity x metric:
 
 - each subject's mean per condition (mean of its session means, ok strides only) and the paired change
   post - pre across subjects: mean, SD, 95% CI (t, n - 1 df) and paired t-test p, and a bootstrap CI that
@@ -26,7 +28,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from imu_gait.compare import stats
-from imu_gait.compare.metrics import METRICS, metric_info
+from imu_gait.compare.metrics import METRICS, SQUAT_METRICS, TASKS, metric_info
 
 TABLE_COLUMNS = (
     "side",
@@ -90,13 +92,14 @@ VERDICT_TOO_FEW = "too few subjects"
 @dataclass
 class CohortSettings:
     """Knobs of a cohort comparison. ``pre``/``post``: condition labels; ``min_strides``: ok strides a subject
-    needs in each condition; ``between_session_sd``: known day-to-day SD per metric (its units) for the MDC;
+    needs in each condition (``min_reps``: repetitions of a squat/step-down task); ``between_session_sd``: known day-to-day SD per metric (its units) for the MDC;
     ``mixed_model``: fit the stride-level mixed model (slower)."""
 
     pre: str = "pre"
     post: str = "post"
     metrics: tuple[str, ...] | None = None
     min_strides: int = 10
+    min_reps: int = 3
     min_subjects: int = 3
     n_boot: int = 2000
     seed: int = 0
@@ -288,7 +291,10 @@ def session_values(values: pd.DataFrame) -> SessionValues:
 
 
 def subject_changes(
-    values: pd.DataFrame | SessionValues, settings: CohortSettings, sd_between: float
+    values: pd.DataFrame | SessionValues,
+    settings: CohortSettings,
+    sd_between: float,
+    min_n: int | None = None,
 ) -> pd.DataFrame:
     """One row per subject with enough strides in both conditions: condition means (mean of session means),
     stride counts, change post - pre, own MDC95 and whether the change exceeds it.
@@ -296,14 +302,16 @@ def subject_changes(
     ``values``: columns subject, condition, session, value (or :func:`session_values` of them). MDC95 =
     1.96 sqrt(SEM_pre^2 + SEM_post^2) with each SEM from the subject's pooled within-session SD, strides per
     session, session count and ``sd_between`` (NaN: only stride noise; see
-    :func:`imu_gait.compare.stats.sem_condition_mean`).
+    :func:`imu_gait.compare.stats.sem_condition_mean`). ``min_n``: values a subject needs per condition
+    (default ``settings.min_strides``).
     """
     grouped = session_values(values) if isinstance(values, pd.DataFrame) else values
+    min_n = settings.min_strides if min_n is None else min_n
     rows = []
     for subject, conds in sorted(grouped.items()):
         gpre, gpost = conds.get(settings.pre, []), conds.get(settings.post, [])
         npre, npost = sum(x.size for x in gpre), sum(x.size for x in gpost)
-        if npre < settings.min_strides or npost < settings.min_strides:
+        if npre < min_n or npost < min_n:
             continue
         sems = []
         for groups, n in ((gpre, npre), (gpost, npost)):
@@ -341,28 +349,36 @@ def day_to_day_sd(values: pd.DataFrame | SessionValues) -> float:
 
 
 def compare_cohort(
-    strides: pd.DataFrame, settings: CohortSettings | None = None
+    strides: pd.DataFrame,
+    settings: CohortSettings | None = None,
+    squats: pd.DataFrame | None = None,
 ) -> CohortComparison:
-    """Group pre/post statistics per side, activity and metric (see the module docstring)."""
+    """Group pre/post statistics per side, activity and metric (see the module docstring); ``squats``: the
+    repetitions of squat/step-down tasks (squats.csv columns + subject, condition, session), compared per task."""
     settings = settings or CohortSettings()
     need = {"subject", "condition", "side", "activity"}
     missing = need - set(strides.columns)
     if missing:
         raise ValueError(f"stride table lacks column(s) {', '.join(sorted(missing))}")
-    df = strides.copy()
+    frames = [strides]
+    if squats is not None and len(squats):
+        frames.append(squats.rename(columns={"task": "activity"}))
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else strides.copy()
     if "session" not in df.columns:
         df["session"] = df["subject"].astype(str) + "/" + df["condition"].astype(str)
     if "quality" in df.columns:
         q = df["quality"].fillna("ok").astype(str).str.strip()
         df = df[q.eq("ok") | q.eq("")]
     df = df[df["condition"].isin([settings.pre, settings.post])]
-    metrics = [
-        m
-        for m in (settings.metrics or tuple(METRICS))
-        if m in df.columns and pd.to_numeric(df[m], errors="coerce").notna().any()
-    ]
     rows, subject_tables, notes = [], [], []
     for (side, activity), g in df.groupby(["side", "activity"], sort=True):
+        task = activity in TASKS
+        candidates = settings.metrics or tuple(SQUAT_METRICS if task else METRICS)
+        metrics = [
+            m
+            for m in candidates
+            if m in g.columns and pd.to_numeric(g[m], errors="coerce").notna().any()
+        ]
         for metric in metrics:
             values = pd.DataFrame(
                 {
@@ -374,7 +390,8 @@ def compare_cohort(
             ).dropna(subset=["value"])
             if values.empty:
                 continue
-            row, subj = _metric_row(str(side), str(activity), metric, values, settings)
+            min_n = settings.min_reps if task else settings.min_strides
+            row, subj = _metric_row(str(side), str(activity), metric, values, settings, min_n)
             rows.append(row)
             if len(subj):
                 subject_tables.append(subj.assign(side=side, activity=activity, metric=metric))
@@ -395,13 +412,18 @@ def compare_cohort(
     if len(few):
         notes.append(
             f"{len(few)} side/activity/metric combinations have fewer than {settings.min_subjects} subjects "
-            f"with >= {settings.min_strides} ok strides in both conditions"
+            f"with >= {settings.min_strides} ok strides ({settings.min_reps} repetitions) in both conditions"
         )
     return CohortComparison(table, subjects, notes, settings)
 
 
 def _metric_row(
-    side: str, activity: str, metric: str, values: pd.DataFrame, settings: CohortSettings
+    side: str,
+    activity: str,
+    metric: str,
+    values: pd.DataFrame,
+    settings: CohortSettings,
+    min_n: int,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     info = metric_info(activity, metric)
     grouped = session_values(values)
@@ -414,7 +436,7 @@ def _metric_row(
             if np.isfinite(sd_between)
             else "stride noise only (no day-to-day SD known: a lower bound)"
         )
-    subj = subject_changes(grouped, settings, sd_between)
+    subj = subject_changes(grouped, settings, sd_between, min_n)
     paired = subj["subject"].tolist()
     row: dict[str, Any] = dict.fromkeys(TABLE_COLUMNS, float("nan"))
     row.update(
@@ -461,11 +483,12 @@ def _metric_row(
 # --- files --------------------------------------------------------------------------------------------------------
 
 
-def load_cohort(out_dir: str | Path) -> pd.DataFrame:
-    """The stride table of an ``imu-gait batch`` output folder (subject, condition, session + strides.csv)."""
-    from imu_gait.batch import read_strides
+def load_cohort(out_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stride table and the squat repetitions of an ``imu-gait batch`` output folder (subject, condition,
+    session + strides.csv / squats.csv columns)."""
+    from imu_gait.batch import read_squats, read_strides
 
-    return read_strides(out_dir)
+    return read_strides(out_dir), read_squats(out_dir)
 
 
 def write_cohort(cmp: CohortComparison, out_dir: str | Path, *, figures: bool = True) -> list[Path]:

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imu_gait.batch import read_failures, read_strides, read_summaries
+from imu_gait.batch import read_failures, read_squats, read_strides, read_summaries
 from imu_gait.simulate import SimConfig, save, simulate
 
 FEET = ("left_foot", "right_foot")
 GOOD = [("p01", "pre", 1), ("p01", "post", 2), ("p02", "pre", 3), ("p02", "post", 4)]
+KNEES = ("left_shank", "right_shank", "left_thigh", "right_thigh")
 
 
 def _sim(subject: str, condition: str, seed: int, strides: int = 12):
@@ -38,6 +39,9 @@ def cohort_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sessions")
     for subject, condition, seed in GOOD:
         save(_sim(subject, condition, seed), root / subject / condition)
+    # single-leg squats (thigh and shank sensors): repetitions, no strides
+    squats = SimConfig.squats(reps=3, placements=KNEES, subject="p05", condition="pre")
+    save(simulate(squats, seed=8), root / "p05" / "pre")
     # a truncated samples file
     save(_sim("p03", "pre", 5), root / "p03" / "pre")
     f = root / "p03" / "pre" / "right_foot.parquet"
@@ -87,7 +91,7 @@ def test_batch_analyses_good_sessions_like_analyze_and_reports_bad_ones(
 ):
     out, pid, rc, stdout, stderr = first_run
     assert rc == 1, stderr  # some sessions failed: non-zero, but every session was handled
-    assert "6 sessions: 4 analysed" in stdout and "2 failed" in stdout
+    assert "7 sessions: 5 analysed" in stdout and "2 failed" in stdout
     assert "failures.csv" in stderr
 
     failures = read_failures(out).set_index("session")
@@ -122,7 +126,7 @@ def test_batch_analyses_good_sessions_like_analyze_and_reports_bad_ones(
             stderr=subprocess.PIPE,
             text=True,
         )
-        for s, c, _ in GOOD
+        for s, c in [(s, c) for s, c, _ in GOOD] + [("p05", "pre")]
     }
     for session, proc in procs.items():
         _, err = proc.communicate(timeout=240)
@@ -140,6 +144,13 @@ def test_batch_analyses_good_sessions_like_analyze_and_reports_bad_ones(
         ref_sum = pd.read_csv(ref_dir / "summary.csv")
         got_sum = summaries[summaries["session"] == session].sort_values(["side", "activity"])
         _assert_same_table(got_sum.reset_index(drop=True)[list(ref_sum.columns)], ref_sum)
+    ref = pd.read_csv(tmp_path / "p05" / "pre" / "squats.csv")
+    got = read_squats(out)
+    assert set(got["session"]) == {"p05/pre"} and len(ref) == 6  # 3 per side
+    got = got.sort_values(["side", "task", "rep"]).reset_index(drop=True)
+    _assert_same_table(
+        got[list(ref.columns)], ref.sort_values(["side", "task", "rep"]).reset_index(drop=True)
+    )
 
 
 def _assert_same_table(got: pd.DataFrame, ref: pd.DataFrame) -> None:
@@ -162,7 +173,7 @@ def test_rerun_skips_unchanged_and_redoes_changed_sessions(cohort_root, first_ru
     assert proc.returncode == 0, (
         proc.stderr
     )  # nothing failed in this run: the bad ones were skipped
-    assert "0 analysed" in proc.stdout and "6 unchanged" in proc.stdout
+    assert "0 analysed" in proc.stdout and "7 unchanged" in proc.stdout
     assert "2 of them failed before" in proc.stdout
     assert len(read_failures(out)) == 2  # still listed
 
@@ -181,7 +192,7 @@ def test_rerun_skips_unchanged_and_redoes_changed_sessions(cohort_root, first_ru
         )
         assert proc.returncode == 0, proc.stderr
         assert len(client.scheduler_info()["workers"]) == 1
-    assert "1 analysed" in proc.stdout and "5 unchanged" in proc.stdout
+    assert "1 analysed" in proc.stdout and "6 unchanged" in proc.stdout
 
     after = read_strides(out)
     redone = after[after["session"] == "p01/pre"]

@@ -208,3 +208,27 @@ def test_compare_cohort_command(tmp_path):
         timeout=60,
     )
     assert bad.returncode == 2 and "--pre" in bad.stderr
+
+
+def test_squat_repetitions_are_compared_per_task():
+    """Squat repetitions (squats.csv) count per task with their own minimum (3 repetitions)."""
+    walk = synthetic_cohort(12, 30, 0.0, sides=("left",), seed=10)
+    reps = synthetic_cohort(
+        12,
+        5,
+        -2.0,
+        metric="knee_abduction_peak",
+        activity="squat",
+        sd_visit=0.5,
+        sd_stride=1.0,
+        seed=11,
+    )
+    reps = reps.rename(columns={"activity": "task", "stride": "rep"}).drop(columns="quality")
+    thin = (reps["subject"] == "c003") & (reps["condition"] == "post") & (reps["rep"] >= 2)
+    cmp = compare_cohort(walk, FAST, squats=reps[~thin])
+    sq = cmp.table[cmp.table["activity"] == "squat"]
+    assert set(sq["metric"]) == {"knee_abduction_peak"} and set(sq["role"]) == {"primary"}
+    assert (sq["n_subjects"] == 11).all()  # c003 kept 2 post repetitions only
+    assert set(sq["verdict"]) == {VERDICT_CHANGED} and (sq["ci_high"] < 0).all()
+    gait = cmp.table[cmp.table["activity"] == "walk"]
+    assert (gait["n_subjects"] == 12).all() and set(gait["metric"]) == {METRIC}

@@ -55,9 +55,9 @@ def run_cohort(args: argparse.Namespace, between_session_sd: dict[str, float]) -
     )
     con = Console(stderr=True)
     with con.status("reading strides..."):
-        strides = load_cohort(folder)
+        strides, squats = load_cohort(folder)
     with con.status(f"cohort statistics ({strides['subject'].nunique()} subjects)..."):
-        cmp = compare_cohort(strides, settings)
+        cmp = compare_cohort(strides, settings, squats=squats)
     if not len(cmp.table):
         raise UsageError(
             f"nothing to compare: no subject has {settings.pre!r} and {settings.post!r} strides"
