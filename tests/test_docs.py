@@ -174,3 +174,28 @@ def test_link_check_catches_broken_links(tmp_path: Path) -> None:
     assert relative_links(md) == ["a.md", "missing.md", "a.md#nope"]
     assert relative_links(tmp_path / "a.md") == ["a.md#title-here"]
     assert anchors(tmp_path / "a.md") == {"title-here"}
+
+
+def test_protocol_snippet_marks_calibration_and_segments(tmp_path: Path) -> None:
+    """The Python snippet in docs/protocol.md that adds the calibration window and squat segments works."""
+    import shutil
+
+    import imu_gait
+
+    text = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    blocks = [
+        b for b in re.findall(r"^```python\n(.*?)^```", text, re.S | re.M) if "save_session" in b
+    ]
+    assert len(blocks) == 1
+    paths = set(re.findall(r'"(study/[^"]+)"', blocks[0]))
+    assert len(paths) == 1
+    folder = tmp_path / "session"
+    shutil.copytree(ROOT / "recordings" / "gaitmap_walk", folder)
+    exec(blocks[0].replace(paths.pop(), str(folder)), {})
+    s = imu_gait.load_session(folder)
+    assert s.calibration == {"static": [1.0, 8.0]}
+    assert [e["label"] for e in s.events][-2:] == ["squat", "squat"]
+    assert {e.get("side") for e in s.events if e["label"] == "squat"} == {"left", "right"}
+    assert len(s.data["left_foot"]) == len(
+        imu_gait.load_session(ROOT / "recordings" / "gaitmap_walk").data["left_foot"]
+    )
