@@ -46,7 +46,7 @@ PARTITIONS = ("subject", "condition")
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # pyarrow's hive name for a missing value
 STRING_COLUMNS = frozenset({"session", "side", "activity", "quality", "task"})
 INT_COLUMNS = frozenset({"stride", "n_strides", "n_ok", "rep"})
-FAILURE_COLUMNS = ("session", "error_type", "message")
+FAILURE_COLUMNS = ("session", "error_type", "message", "where")
 
 # sources whose change can change the analysis results (their digest goes into the manifest as provenance)
 _ANALYSIS_SOURCES = ("pipeline", "session.py", "anatomy.py", "errors.py", "batch.py")
@@ -86,8 +86,10 @@ class SessionResult:
     strides: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
     squats: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)  # the analysis's quality warnings
     error_type: str = ""
     message: str = ""
+    where: str = ""  # innermost imu_gait source line of the error (file:line function)
     seconds: float = 0.0  # wall time of the task
     cpu_seconds: float = 0.0  # CPU time of the task's process
     worker: str = ""  # host:pid of the process that ran the task
@@ -211,6 +213,7 @@ def analyze_session(path: str, session: str, key: str, settings: BatchSettings) 
             strides=strides,
             summary=summary,
             squats=squats,
+            warnings=[str(w) for w in a.quality.get("warnings", [])],
             seconds=time.perf_counter() - t0,
             cpu_seconds=time.process_time() - c0,
             worker=_worker_id(),
@@ -223,11 +226,25 @@ def analyze_session(path: str, session: str, key: str, settings: BatchSettings) 
             "failed",
             error_type=type(e).__name__,
             message=str(e).strip().splitlines()[0][:500] if str(e).strip() else repr(e),
+            where=_where(e),
             seconds=time.perf_counter() - t0,
             cpu_seconds=time.process_time() - c0,
             worker=_worker_id(),
             peak_rss_mb=_peak_rss_mb(),
         )
+
+
+def _where(e: BaseException) -> str:
+    """The innermost frame of the traceback inside imu_gait, as ``imu_gait/...py:LINE function``."""
+    import traceback
+
+    pkg = Path(__file__).resolve().parent
+    found = ""
+    for frame in traceback.extract_tb(e.__traceback__):
+        f = Path(frame.filename)
+        if pkg in f.parents:
+            found = f"{f.relative_to(pkg.parent).as_posix()}:{frame.lineno} {frame.name}"
+    return found
 
 
 def _peak_rss_mb() -> float:
@@ -336,9 +353,11 @@ class ResultStore:
             "subject": result.subject,
             "condition": result.condition,
             "n_strides": result.n_strides,
+            "warnings": result.warnings,
             "files": files,
             "error_type": result.error_type,
             "message": result.message,
+            "where": result.where,
             "seconds": round(result.seconds, 3),
             "cpu_seconds": round(result.cpu_seconds, 3),
             "worker": result.worker,
@@ -360,7 +379,7 @@ class ResultStore:
         """failures.csv: every session (of ``sessions``, default all in the manifest) whose latest attempt failed."""
         wanted = set(self.records) if sessions is None else set(sessions)
         rows = [
-            {"session": r["session"], "error_type": r["error_type"], "message": r["message"]}
+            {k: r.get(k, "") for k in FAILURE_COLUMNS}
             for s, r in sorted(self.records.items())
             if s in wanted and r["status"] == "failed"
         ]
@@ -456,13 +475,15 @@ def run_batch(
     force: bool = False,
     progress: Progress | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    on_connect: Callable[[str], None] | None = None,
     connect_timeout: float = 30.0,
 ) -> BatchReport:
     """Analyse every session under ``root`` into ``out`` (see the module docstring).
 
     ``scheduler``: address of an existing Dask scheduler (used as it is); else a LocalCluster of ``workers``
     processes (default: the number of CPUs), one thread each; ``connect_timeout`` (s) for reaching the scheduler. ``on_plan(to_run, skipped)`` is called before the
-    work starts and ``progress(result)`` after each session.
+    work starts, ``on_connect(dashboard_link)`` once the cluster is up, and ``progress(result)`` after each
+    session.
     """
     from imu_gait.errors import UsageError
 
@@ -484,6 +505,8 @@ def run_batch(
         client, cluster = _connect(scheduler, workers, connect_timeout)
         try:
             _check_workers(client)
+            if on_connect:
+                on_connect(str(client.dashboard_link or ""))
             for result in _run_jobs(client, jobs, settings):
                 store.write(result)
                 if result.status == "ok":

@@ -98,6 +98,7 @@ def test_batch_analyses_good_sessions_like_analyze_and_reports_bad_ones(
     assert sorted(failures.index) == ["p03/post", "p03/pre"]
     assert failures.loc["p03/pre", "error_type"] == "FormatError"
     assert "right_foot.parquet" in failures.loc["p03/pre", "message"]
+    assert failures.loc["p03/pre", "where"].startswith("imu_gait/session.py:")
     assert failures.loc["p03/post", "error_type"] == "SessionError"
     assert "not valid JSON" in failures.loc["p03/post", "message"]
 

@@ -103,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
                     highlight=False,
                 )
 
+        def on_connect(link: str) -> None:
+            if link:
+                bar.console.print(f"Dask dashboard: {link}", highlight=False)
+
         report = run_batch(
             args.root,
             args.output,
@@ -113,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             progress=progress,
             on_plan=on_plan,
+            on_connect=on_connect,
             connect_timeout=args.connect_timeout,
         )
     skipped = f"{report.skipped} unchanged (skipped"
