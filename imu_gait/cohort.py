@@ -58,6 +58,7 @@ TABLE_COLUMNS = (
     "lmm_ci_high",
     "lmm_p",
     "lmm_sd_subject",
+    "lmm_sd_response",
     "lmm_sd_visit",
     "lmm_sd_stride",
     "lmm_note",
@@ -65,6 +66,8 @@ TABLE_COLUMNS = (
     "mdc_basis",
     "n_beyond_mdc",
     "share_beyond_mdc",
+    "n_decreased_beyond_mdc",
+    "n_increased_beyond_mdc",
     "n_improved_beyond_mdc",
     "n_worsened_beyond_mdc",
     "verdict",
@@ -187,9 +190,11 @@ def mixed_model_change(
     """Linear mixed model of stride values: ``value ~ post`` with a random intercept per subject and a random
     intercept per visit (subject x condition), fitted by REML (statsmodels MixedLM; Lindstrom & Bates 1988).
 
-    ``values``: columns subject, condition, value. The visit term matters: strides of one visit share its
-    mounting and day, so a model with a subject intercept alone would treat them as independent and claim
-    changes that are day-to-day noise. Inference on the fixed effect uses t with n_subjects - 1 df (exact for
+    ``values``: columns subject, condition, value and optionally session (a visit; default: one visit per
+    subject and condition). The visit term matters: strides of one visit share its mounting and day, so a model
+    with a subject intercept alone would treat them as independent and claim changes that are day-to-day noise.
+    With several visits per condition a random slope of the condition per subject (the subject's own response)
+    is added. Inference on the fixed effect uses t with n_subjects - 1 df (exact for
     the balanced two-condition design, where the model's estimate equals the paired mean change; a
     Kenward-Roger-like small-sample choice instead of the normal approximation statsmodels prints).
     """
@@ -201,6 +206,7 @@ def mixed_model_change(
         "lmm_ci_high": nan,
         "lmm_p": nan,
         "lmm_sd_subject": nan,
+        "lmm_sd_response": nan,
         "lmm_sd_visit": nan,
         "lmm_sd_stride": nan,
         "lmm_note": "",
@@ -217,6 +223,9 @@ def mixed_model_change(
             "post": (df["condition"] == post).to_numpy(float),
             "subject": df["subject"].astype(str).to_numpy(),
             "condition": df["condition"].astype(str).to_numpy(),
+            "visit": (df["session"] if "session" in df.columns else df["condition"])
+            .astype(str)
+            .to_numpy(),
         }
     )
     n_sub = df["subject"].nunique()
@@ -226,11 +235,13 @@ def mixed_model_change(
     # centre and scale for a well-conditioned fit; results are scaled back
     mu, scale = float(df["value"].mean()), float(df["value"].std()) or 1.0
     df["y"] = (df["value"] - mu) / scale
+    # several visits per condition: each subject's own response (a random slope of post) becomes identifiable
+    slope = bool(df.groupby(["subject", "condition"])["visit"].nunique().max() > 1)
     model = MixedLM.from_formula(
         "y ~ post",
         groups="subject",
-        re_formula="1",
-        vc_formula={"visit": "0 + C(condition)"},
+        re_formula="~post" if slope else "1",
+        vc_formula={"visit": "0 + C(visit)"},
         data=df,
     )
     try:
@@ -251,6 +262,7 @@ def mixed_model_change(
         lmm_p=float(2.0 * sps.t.sf(abs(est / se), dof)) if se > 0 else nan,
         # cov_re and vcomp are variances in the units of y (already multiplied by the residual scale)
         lmm_sd_subject=float(np.sqrt(max(fit.cov_re.iloc[0, 0], 0.0))) * scale,
+        lmm_sd_response=float(np.sqrt(max(fit.cov_re.iloc[1, 1], 0.0))) * scale if slope else nan,
         lmm_sd_visit=float(np.sqrt(max(fit.vcomp[0], 0.0))) * scale,
         lmm_sd_stride=float(np.sqrt(fit.scale)) * scale,
     )
@@ -453,7 +465,8 @@ def _metric_row(
     )
     if len(subj) < settings.min_subjects:
         row["verdict"] = VERDICT_TOO_FEW
-        row["n_beyond_mdc"] = row["n_improved_beyond_mdc"] = row["n_worsened_beyond_mdc"] = 0
+        for k in ("n_beyond_mdc", "n_decreased_beyond_mdc", "n_increased_beyond_mdc"):
+            row[k] = 0
         return row, subj
     change = subj["change"].to_numpy(float)
     row.update(mean_pre=float(subj["mean_pre"].mean()), mean_post=float(subj["mean_post"].mean()))
@@ -468,13 +481,17 @@ def _metric_row(
             )
         )
     beyond = subj["beyond_mdc"].to_numpy(bool)
-    aim = info.aim or -1  # without an aimed direction, "improved" means decreased
+    down, up = int((beyond & (change < 0)).sum()), int((beyond & (change > 0)).sum())
+    # improved/worsened only where the programme aims at a direction (metrics.py: aim)
+    improved, worsened = {-1: (down, up), 1: (up, down)}.get(info.aim, (float("nan"), float("nan")))
     row.update(
         mdc95_median=float(subj["mdc95"].median()),
         n_beyond_mdc=int(beyond.sum()),
         share_beyond_mdc=float(beyond.mean()),
-        n_improved_beyond_mdc=int((beyond & (np.sign(change) == aim)).sum()),
-        n_worsened_beyond_mdc=int((beyond & (np.sign(change) == -aim)).sum()),
+        n_decreased_beyond_mdc=down,
+        n_increased_beyond_mdc=up,
+        n_improved_beyond_mdc=improved,
+        n_worsened_beyond_mdc=worsened,
         verdict=VERDICT_CHANGED if row["ci_low"] > 0 or row["ci_high"] < 0 else VERDICT_NONE,
     )
     return row, subj

@@ -232,3 +232,14 @@ def test_squat_repetitions_are_compared_per_task():
     assert set(sq["verdict"]) == {VERDICT_CHANGED} and (sq["ci_high"] < 0).all()
     gait = cmp.table[cmp.table["activity"] == "walk"]
     assert (gait["n_subjects"] == 12).all() and set(gait["metric"]) == {METRIC}
+
+
+def test_mixed_model_separates_responses_from_visits_with_repeated_sessions():
+    """Two visits per condition: the model tells each subject's own response (SD 1.0) from visit noise (0.8)."""
+    strides = synthetic_cohort(
+        40, 20, -1.0, sides=("left",), sessions=2, sd_response=1.0, sd_visit=0.8, seed=12
+    )
+    r = _row(compare_cohort(strides, CohortSettings(n_boot=200)))
+    assert r["lmm_estimate"] == pytest.approx(r["diff"], abs=0.1)
+    assert 0.5 < r["lmm_sd_response"] < 1.6 and 0.5 < r["lmm_sd_visit"] < 1.2
+    assert 1.3 < r["lmm_sd_subject"] < 3.0 and r["lmm_ci_high"] < 0

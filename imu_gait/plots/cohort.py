@@ -19,7 +19,9 @@ def _subject_colours(sub: pd.DataFrame, aim: int) -> list[str]:
         if not beyond:
             out.append(WITHIN)
         else:
-            out.append(IMPROVED if np.sign(change) == (aim or -1) else WORSENED)
+            out.append(
+                IMPROVED if np.sign(change) == (aim or -1) else WORSENED
+            )  # no aim: down = green
     return out
 
 
