@@ -338,34 +338,64 @@ def knee_stride_table(
     side: Side,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Knee columns per stride of ``side`` (rows of ``strides`` with ic, fc, end) and the long-format curves
-    (knee_abduction over stance, knee_flexion over the stride; 101 points)."""
-    rows, curves = [], []
-    pct = np.linspace(0, 100, CURVE_POINTS)
-    for s in strides[strides["side"] == side].itertuples(index=False):
-        m = stride_knee_metrics(t, flexion, abduction, float(s.ic), float(s.fc))
-        rows.append({"side": side, "stride": int(s.stride), **m})
-        if np.isnan(m["knee_abduction_ic"]) or not (float(s.end) <= t[-1]):
-            continue
-        for var, y, a, b in (
-            ("knee_abduction", abduction, s.ic, s.fc),
-            ("knee_flexion", flexion, s.ic, s.end),
-        ):
-            curves.append(
-                pd.DataFrame(
-                    {
-                        "side": side,
-                        "stride": int(s.stride),
-                        "variable": var,
-                        "pct": pct,
-                        "value": time_normalised(t, y, float(a), float(b)),
-                    }
-                )
-            )
-    table = pd.DataFrame(rows, columns=["side", "stride", *KNEE_COLUMNS])
-    curve_df = (
-        pd.concat(curves, ignore_index=True)
-        if curves
-        else pd.DataFrame(columns=["side", "stride", "variable", "pct", "value"])
+    (knee_abduction over stance, knee_flexion over the stride; 101 points). ``t`` increasing (s).
+
+    The values are those of :func:`stride_knee_metrics` and :func:`time_normalised` per stride, computed for
+    all strides at once: stance spans as index ranges (``searchsorted``) instead of masks over the whole
+    recording, and one interpolation call for all the points (hours of data have thousands of strides)."""
+    mine = strides[strides["side"] == side]
+    if not len(mine):
+        return (
+            pd.DataFrame([], columns=["side", "stride", *KNEE_COLUMNS]),
+            pd.DataFrame(columns=["side", "stride", "variable", "pct", "value"]),
+        )
+    number = np.array([int(v) for v in mine["stride"]], dtype=np.int64)
+    ic = mine["ic"].to_numpy(dtype=np.float64)
+    fc = mine["fc"].to_numpy(dtype=np.float64)
+    end = mine["end"].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(ic) & np.isfinite(fc) & (fc > ic) & (ic >= t[0]) & (fc <= t[-1])
+    cols = {c: np.full(ic.size, np.nan) for c in KNEE_COLUMNS}
+    k = np.flatnonzero(ok)
+    if k.size:
+        ic_k, fc_k = ic[k], fc[k]
+        a_ic = np.interp(ic_k, t, abduction)
+        f_ic = np.interp(ic_k, t, flexion)
+        lo = np.searchsorted(t, ic_k, side="left")  # first sample with t >= ic
+        hi = np.searchsorted(t, fc_k, side="right")  # first sample with t > fc
+        hi_early = np.searchsorted(t, ic_k + 0.6 * (fc_k - ic_k), side="right")
+        peak, flex_peak = a_ic.copy(), f_ic.copy()
+        for j in range(k.size):
+            if hi[j] > lo[j]:
+                peak[j] = max(float(abduction[lo[j] : hi[j]].max()), a_ic[j])
+            if hi_early[j] > lo[j]:
+                flex_peak[j] = flexion[lo[j] : hi_early[j]].max()
+        cols["knee_abduction_ic"][k] = a_ic
+        cols["knee_abduction_peak"][k] = peak
+        cols["knee_frontal_excursion"][k] = peak - a_ic
+        cols["knee_flexion_peak_stance"][k] = flex_peak
+    table = pd.DataFrame({"side": side, "stride": number, **cols})
+    with np.errstate(invalid="ignore"):
+        c = np.flatnonzero(ok & (end <= t[-1]))
+    if not c.size:
+        return table, pd.DataFrame(columns=["side", "stride", "variable", "pct", "value"])
+    # per stride: knee_abduction over stance, then knee_flexion over the stride
+    values = np.empty((c.size, 2, CURVE_POINTS))
+    values[:, 0] = np.interp(
+        np.linspace(ic[c], fc[c], CURVE_POINTS, axis=1).ravel(), t, abduction
+    ).reshape(c.size, CURVE_POINTS)
+    values[:, 1] = np.interp(
+        np.linspace(ic[c], end[c], CURVE_POINTS, axis=1).ravel(), t, flexion
+    ).reshape(c.size, CURVE_POINTS)
+    variable = np.tile(np.repeat(["knee_abduction", "knee_flexion"], CURVE_POINTS), c.size)
+    curve_df = pd.DataFrame(
+        {
+            "side": side,
+            "stride": np.repeat(number[c], 2 * CURVE_POINTS),
+            "variable": variable,
+            "pct": np.tile(np.linspace(0, 100, CURVE_POINTS), 2 * c.size),
+            "value": values.ravel(),
+        }
     )
     return table, curve_df
 
@@ -430,10 +460,21 @@ def _up(o: Orientation, static: np.ndarray) -> np.ndarray:
 
 
 def _gait_mask(t: np.ndarray, strides: pd.DataFrame, side: str) -> np.ndarray:
-    m = np.zeros(t.size, dtype=bool)
-    for row in strides[strides["side"] == side].itertuples(index=False):
-        m |= (t >= row.ic) & (t <= row.end)
-    return m
+    mine = strides[strides["side"] == side]
+    return _interval_mask(t, mine["ic"].to_numpy(np.float64), mine["end"].to_numpy(np.float64))
+
+
+def _interval_mask(t: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Samples of the increasing ``t`` inside any closed interval [starts[i], ends[i]] (NaN bounds: none).
+    Index ranges from ``searchsorted`` marked through a difference array: linear in samples plus intervals,
+    where a mask per interval would cost samples x intervals."""
+    lo = np.searchsorted(t, starts, side="left")
+    hi = np.searchsorted(t, ends, side="right")
+    use = np.isfinite(starts) & np.isfinite(ends) & (hi > lo)
+    count = np.zeros(t.size + 1, dtype=np.int64)
+    np.add.at(count, lo[use], 1)
+    np.add.at(count, hi[use], -1)
+    return np.cumsum(count[:-1]) > 0
 
 
 def analyze_knee(
@@ -714,9 +755,7 @@ def _knee_centre_acceleration(
 
 def _gait_segments(t: np.ndarray, strides: pd.DataFrame, events: list[dict]) -> np.ndarray:
     """Samples in any stride of either leg or in a session segment labelled as a gait activity."""
-    m = np.zeros(t.size, dtype=bool)
-    for row in strides.itertuples(index=False):
-        m |= (t >= row.ic) & (t <= row.end)
+    m = _interval_mask(t, strides["ic"].to_numpy(np.float64), strides["end"].to_numpy(np.float64))
     for ev in events:
         if "t_end" in ev and ev.get("label") in ("walk", "stairs_up", "stairs_down", "run", "turn"):
             m |= (t >= ev["t"]) & (t <= ev["t_end"])
