@@ -19,12 +19,15 @@ import pytest
 from imu_gait.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", ROOT / "notebooks" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 INLINE = re.compile(r"`([^`\n]+)`")
-SUBCOMMAND = re.compile(r"(?:^|[\s/(])imu-gait\s+([a-z][a-z_-]*)")
+# a command: at the start of a line or after &&, ; or |, optionally behind a `$ ` prompt or a path (.venv/bin/)
+SUBCOMMAND = re.compile(
+    r"(?:^|&&|;|\|)[ \t]*(?:\$[ \t]+)?(?:\S*/)?imu-gait[ \t]+([a-z][a-z_-]*)", re.M
+)
 
 
 def _without_fences(text: str) -> str:
@@ -199,3 +202,12 @@ def test_protocol_snippet_marks_calibration_and_segments(tmp_path: Path) -> None
     assert len(s.data["left_foot"]) == len(
         imu_gait.load_session(ROOT / "recordings" / "gaitmap_walk").data["left_foot"]
     )
+
+
+def test_subcommand_pattern() -> None:
+    text = "imu-gait analyse s -o o\n(the imu-gait source line)\nx && .venv/bin/imu-gait info s\n$ imu-gait demo"
+    assert SUBCOMMAND.findall(text) == ["analyse", "info", "demo"]
+    # "analyse" (British spelling) is not a subcommand: the documented-subcommand test would fail on it
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(["analyse", "--help"])
+    assert e.value.code == 2
