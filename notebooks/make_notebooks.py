@@ -656,9 +656,9 @@ pd.concat([cmp.table.assign(day_to_day="unknown"), strict.table.assign(day_to_da
 ## The verdict
 
 *Changed beyond the detectable change* requires both: the 95% CI excludes zero (it is not sampling luck) **and**
-|difference| > MDC95 (it is not measurement noise). For the primary outcomes, testing five of them per activity
-and side, the p-values are also Holm-corrected (`p_holm_primary`). Fewer than 10 strides in a condition gives
-*too few strides*. The comparison also lists its caveats:
+|difference| > MDC95 (it is not measurement noise). For the primary outcomes (five per side, so ten tests per
+activity) the test must also survive a Holm correction within the activity (`p_holm_primary`). Fewer than 10
+strides in a condition gives *too few strides*. The comparison also lists its caveats:
 """),
     code("""
 for w in cmp.warnings:
