@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -111,14 +112,24 @@ def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float, order: int = 2) -> 
 
     Returns ``x`` unchanged (as float) when the cutoff is at or above Nyquist or the signal is too short.
     """
-    from scipy.signal import butter, sosfiltfilt
+    from scipy.signal import sosfiltfilt
 
     x = np.asarray(x, dtype=np.float64)
     nyq = 0.5 * rate_hz
     if cutoff_hz >= 0.95 * nyq or x.shape[0] < 3 * (2 * order + 1):
         return x.copy()
-    sos = butter(order, cutoff_hz / nyq, output="sos")
-    return sosfiltfilt(sos, x, axis=0)
+    return sosfiltfilt(_butter_sos(order, cutoff_hz / nyq).copy(), x, axis=0)
+
+
+@lru_cache(maxsize=64)
+def _butter_sos(order: int, wn: float) -> np.ndarray:
+    """Butterworth low-pass sections, designed once per (order, cutoff): the design costs more than filtering
+    a few seconds of signal. Read-only; callers pass a copy (scipy's filter wants a writable buffer)."""
+    from scipy.signal import butter
+
+    sos = butter(order, wn, output="sos")
+    sos.flags.writeable = False
+    return sos
 
 
 def moving_mean(x: np.ndarray, n: int) -> np.ndarray:
