@@ -41,46 +41,36 @@ def main() -> None:
         f"session: {len(session.data)} sensors at 200 Hz, {dur:.1f} s, replay speed {args.speed:g}"
     )
 
-    start = {}
-
-    def clock() -> float:
-        now = time.monotonic()
-        start.setdefault("wall", now)
-        return now
-
-    rows = []
-
-    def on_update(u) -> None:
-        rows.append((time.monotonic(), u.data_t, u.row["end"]))
-
-    analyzer = analyzer_for(session)
-    first_t = min(d.t[0] for d in session.data.values())
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    replay(session, analyzer, source="samples", speed=args.speed, clock=clock, on_update=on_update)
-    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-    # the replay's wall clock maps session time s to start["wall"] + (s - first arrival) / speed
-    first_arrival = first_t + 0.02
-    # strides emitted while streaming (not at the end of the data), after the calibration period
-    calibrated = first_t + analyzer.warmup_s + 1.0
-    live = [(w, d, e) for w, d, e in rows if d < dur - 0.5 and e > calibrated]
-    proc = np.array([w - (start["wall"] + (d - first_arrival) / args.speed) for w, d, _ in live])
-    end_ic = np.array([w - (start["wall"] + (e - first_arrival) / args.speed) for w, _, e in live])
-
-    def dist(x: np.ndarray) -> str:
-        return f"median {np.median(x):.3f} s, p95 {np.percentile(x, 95):.3f} s, max {x.max():.3f} s (n={x.size})"
-
-    print(
-        f"strides emitted: {len(rows)}, {len(live)} of them while streaming after the calibration period"
-    )
-    print(f"processing latency (completing sample -> metrics): {dist(proc)}  [target <= 0.3 s]")
-    print(f"end-IC latency (stride end -> metrics, incl. look-ahead): {dist(end_ic)}")
-    print(f"CPU: {cpu:.2f} s over {wall:.1f} s wall = {cpu / wall:.2f} of one core")
+    for knee in (True, False):
+        label = "with knee columns" if knee else "foot only (--no-knee)"
+        print(f"real time, {label}:")
+        real_time(session, args.speed, dur, knee)
 
     t0 = time.perf_counter()
     fast = analyzer_for(session)
     replay(session, fast, source="samples")
     t_fast = time.perf_counter() - t0
-    print(f"max speed: {dur:.1f} s of 6 sensors in {t_fast:.2f} s ({dur / t_fast:.0f}x real time)")
+    print(
+        f"max speed with knee: {dur:.1f} s of 6 sensors in {t_fast:.2f} s ({dur / t_fast:.0f}x real time)"
+    )
+    legs = ("left_thigh", "left_shank", "right_thigh", "right_shank")
+    knee_cols = ["knee_abduction_ic", "knee_abduction_peak", "knee_frontal_excursion"]
+    off = analyze(session).strides
+    on = fast.strides
+    worst = {"abduction": 0.0, "flexion": 0.0}
+    for side in ("left", "right"):
+        a = off[off.side == side].sort_values("ic").reset_index(drop=True)
+        b = on[on.side == side].sort_values("ic").reset_index(drop=True)
+        if len(a) == len(b):
+            worst["abduction"] = max(
+                worst["abduction"], float(np.abs(a[knee_cols] - b[knee_cols]).max().max())
+            )
+            d = np.abs(a["knee_flexion_peak_stance"] - b["knee_flexion_peak_stance"]).max()
+            worst["flexion"] = max(worst["flexion"], float(d))
+    print(
+        f"knee columns vs analyze ({', '.join(legs)}): abduction metrics within {worst['abduction']:.2f} deg, "
+        f"peak stance flexion within {worst['flexion']:.2f} deg"
+    )
 
     print()
     print(
@@ -96,6 +86,43 @@ def main() -> None:
             an = analyzer_for(sess, calibration=mode)
             replay(sess, an, source="samples")
             print(f"  {name:6s} {mode:8s} {agreement(off, an.strides)}")
+
+
+def real_time(session, speed: float, dur: float, knee: bool) -> None:
+    start = {}
+
+    def clock() -> float:
+        now = time.monotonic()
+        start.setdefault("wall", now)
+        return now
+
+    rows = []
+
+    def on_update(u) -> None:
+        rows.append((time.monotonic(), u.data_t, u.row["end"]))
+
+    analyzer = analyzer_for(session, knee=knee)
+    first_t = min(d.t[0] for d in session.data.values())
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    replay(session, analyzer, source="samples", speed=speed, clock=clock, on_update=on_update)
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    # the replay's wall clock maps session time s to start["wall"] + (s - first arrival) / speed
+    first_arrival = first_t + 0.02
+    # strides emitted while streaming (not at the end of the data), after the calibration period
+    calibrated = first_t + analyzer.warmup_s + 1.0
+    live = [(w, d, e) for w, d, e in rows if d < dur - 0.5 and e > calibrated]
+    proc = np.array([w - (start["wall"] + (d - first_arrival) / speed) for w, d, _ in live])
+    end_ic = np.array([w - (start["wall"] + (e - first_arrival) / speed) for w, _, e in live])
+
+    def dist(x: np.ndarray) -> str:
+        return f"median {np.median(x):.3f} s, p95 {np.percentile(x, 95):.3f} s, max {x.max():.3f} s (n={x.size})"
+
+    print(
+        f"  strides emitted: {len(rows)}, {len(live)} of them while streaming after the calibration period"
+    )
+    print(f"  processing latency (completing sample -> metrics): {dist(proc)}  [target <= 0.3 s]")
+    print(f"  end-IC latency (stride end -> metrics, incl. look-ahead): {dist(end_ic)}")
+    print(f"  CPU: {cpu:.2f} s over {wall:.1f} s wall = {cpu / wall:.2f} of one core")
 
 
 SCENARIOS = {

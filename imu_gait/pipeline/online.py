@@ -550,6 +550,8 @@ class OnlineAnalyzer:
         self._pending_knee = [u for u in self._pending_knee if u not in ready]
         for u in ready:
             self._add_knee(u)
+            # the row was complete once the knee sensors had delivered KNEE_TAIL_S past its end
+            u.data_t = max(u.data_t, min(u.row["end"] + KNEE_TAIL_S, have))
         self._record(ready)
         self._trim_other()
         return ready
