@@ -6,7 +6,10 @@ the runtime of analyze_knee per hour of data. Sessions: imu_gait.simulate with r
 sensor noise, without and with a soft-tissue-like wobble of every thigh/shank/pelvis sensor (0.5 and 1 deg RMS
 per axis while moving, 0.5-8 Hz; tests/knee_synth.soft_tissue).
 
-Run: .venv/bin/python benchmarks/bench_knee.py [--quick] [--runtime (only the runtime)]
+With --sim-sta, only the accuracy table, with the simulator's own soft-tissue artefact instead of the wobble
+(SimConfig(soft_tissue="none"/"typical"/"strong"); see imu_gait/simulate/soft_tissue.py).
+
+Run: .venv/bin/python benchmarks/bench_knee.py [--quick] [--runtime (only the runtime)] [--sim-sta]
 """
 
 from __future__ import annotations
@@ -224,6 +227,9 @@ if __name__ == "__main__":
     quick = "--quick" in sys.argv
     if "--runtime" in sys.argv:
         runtime()
+        sys.exit(0)
+    if "--sim-sta" in sys.argv:  # the simulator's soft-tissue artefact instead of the wobble
+        accuracy_sim_sta(quick)
         sys.exit(0)
     accuracy(quick)
     squats()
