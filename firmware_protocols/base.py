@@ -194,7 +194,17 @@ class DecoderBase:
 
     Counters: ``packets`` (notifications accepted), ``samples`` (samples emitted), ``lost_packets`` and
     ``lost_samples`` (only where the family's counters/timestamps reveal loss; else they stay 0), ``errors``
-    (notifications rejected with ProtocolError). Subclasses implement ``_feed``. Values of the family's other
+    (notifications rejected with ProtocolError).
+
+    ``newest_t_device``: after each ``feed``, the device time (s, as in ``SampleBlock.t_device``) of the newest
+    sample the notification just fed carried, whether or not the decoder returned that sample yet (decoders that
+    pair two streams or reassemble split payloads hold samples back); None when the notification carried no
+    sample that can be timed yet, and always None in families without a device clock. A clock fit of arrival time
+    against device time per notification should use it (the held-back samples would make the device look late),
+    plus ``ready_lag_s``: how long after its newest sample the device can send such a notification at the
+    earliest (0 where a batch is sent as soon as its last sample is measured).
+
+    Subclasses implement ``_feed``. Values of the family's other
     readable characteristics (``IGNORED``: configuration, battery ...) are accepted and give no samples, so a
     recorder may pass every value it reads or receives.
     """
@@ -208,9 +218,12 @@ class DecoderBase:
         self.lost_packets = 0
         self.lost_samples = 0
         self.errors = 0
+        self.newest_t_device: float | None = None
+        self.ready_lag_s = 0.0
 
     def feed(self, characteristic: str, data: bytes) -> list[SampleBlock]:
         """Decode one notification; malformed input raises ProtocolError and leaves the stream state usable."""
+        self.newest_t_device = None
         try:
             payload = as_bytes(data)
             char = norm_uuid(characteristic)

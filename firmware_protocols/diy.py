@@ -291,6 +291,7 @@ class Decoder(DecoderBase):
         self._next_index += n
         self._next_t_us = t_u + n * period_us
         self.packets += 1
+        self.newest_t_device = float(t_dev[-1])
         return [SampleBlock(acc, gyr, t_dev, index)]
 
 

@@ -175,6 +175,7 @@ class Decoder(DecoderBase):
             self.quaternion = np.asarray(quat, dtype=np.float64)
         self._advance(t_us)
         self.packets += 1
+        self.newest_t_device = self._clock.value * 1e-6
         return [
             SampleBlock(
                 values[None, 0:3],

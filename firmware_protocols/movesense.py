@@ -197,6 +197,7 @@ class Decoder(DecoderBase):
         self._next_index += n
         self._next_t_ms = t_ms + n * period_ms
         self.packets += 1
+        self.newest_t_device = float(t_dev[-1])
         return [SampleBlock(acc, gyr, t_dev, index)]
 
 

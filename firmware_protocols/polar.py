@@ -376,7 +376,11 @@ class Decoder(DecoderBase):
     Feed the control-point indications too: the start reply carries the ``factor`` of compressed frames. Without
     it the factor defaults to range / 32768 (the 16-bit scale). Unpaired samples (their partner's frame was lost,
     or the other stream stays silent for more than ``max_backlog`` samples) are dropped and counted in
-    ``unpaired``. ``t_device`` is seconds since 2000-01-01 on the device clock.
+    ``unpaired``. ``t_device`` is seconds since 2000-01-01 on the device clock; ``newest_t_device`` is the
+    timestamp of the frame just fed (its last sample), also while its samples wait for their partner.
+    ``ready_lag_s`` is one sample period: a frame fills up to the sensor's buffer size, and the sensor knows it is
+    full only when the next sample does not fit (our emulated sensor sends it then; a firmware that sends as soon
+    as the last sample fits would make the clock fit place Polar samples up to one period early).
     """
 
     def __init__(self, config: StreamConfig = DEFAULT_CONFIG) -> None:
@@ -392,6 +396,7 @@ class Decoder(DecoderBase):
         self.unpaired = 0
         self.max_backlog = max(256, int(4 * self.rate_hz))  # samples waiting for a partner (~4 s)
         self._pending_reply: bytes | None = None
+        self.ready_lag_s = 1.0 / self.rate_hz
         self.reset()
 
     def reset(self) -> None:
@@ -458,6 +463,7 @@ class Decoder(DecoderBase):
         st.next_index += len(xyz)
         st.xyz = np.vstack([st.xyz, xyz])
         self.packets += 1
+        self.newest_t_device = float(times[-1])  # the frame's timestamp: its last sample
         return self._pair()
 
     def _acc_values(self, ftype: int, content: bytes) -> np.ndarray:

@@ -169,3 +169,15 @@ def test_handshake_starts_then_reads_info():
     dec.feed(diy.INFO, bytes(info))
     (blk,) = dec.feed(diy.DATA, packet(0, 0, [(0, 0, 0, 1000, 0, 0)]))
     assert blk.gyr[0, 0] == pytest.approx(35.0)
+
+
+def test_newest_device_time_of_each_notification():
+    dec = diy.Decoder(CFG)
+    assert dec.newest_t_device is None
+    dec.feed(diy.DATA, packet(0, 2_000_000, [(0,) * 6] * 3))
+    assert dec.newest_t_device == pytest.approx(2.02)  # third sample, 10 ms apart from 2.000000 s
+    dec.feed(diy.INFO, diy.encode_info(CFG, 2))  # carries no sample
+    assert dec.newest_t_device is None
+    with pytest.raises(ProtocolError):
+        dec.feed(diy.DATA, packet(1, 2_030_000, [(0,) * 6])[:-1])
+    assert dec.newest_t_device is None

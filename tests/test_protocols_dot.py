@@ -98,3 +98,13 @@ def test_encoder_rate_and_modes():
     bad_rate[24] = 61
     with pytest.raises(ProtocolError):
         enc.handle_write(dot.DEVICE_CONTROL, bytes(bad_rate))
+
+
+def test_newest_device_time_of_each_notification():
+    dec = dot.Decoder(CFG)
+    assert dec.newest_t_device is None
+    dec.feed(dot.LONG_PAYLOAD, custom5(4_000_000))
+    assert dec.newest_t_device == pytest.approx(4.0)
+    dec.feed(dot.LONG_PAYLOAD, custom5(4_050_000))  # two samples lost before this one
+    assert dec.newest_t_device == pytest.approx(4.05)
+    assert dec.feed(dot.BATTERY, b"\x50\x00") == [] and dec.newest_t_device is None

@@ -115,3 +115,47 @@ def test_movesense_lost_parts():
     assert got == n - 24
     # the orphan continuations are rejected; one first part was left hanging
     assert errors == 2 and dec.incomplete == 1
+
+
+@pytest.mark.parametrize("name", sorted(fp.FAMILIES))
+def test_newest_device_time_is_that_of_the_last_sample_each_notification_carried(name):
+    """Per notification: the device time of the newest sample it carried (sample order and counts read from
+    the encoder's input and the spec layouts), even where the decoder holds samples back; None without a
+    device clock and for notifications that carry no timeable sample (a first part of a split payload)."""
+    m = fp.FAMILIES[name]
+    config = m.choose_config(100, 8, 2000)
+    enc = m.Encoder()
+    for w in m.start_commands(config):
+        enc.handle_write(w.characteristic, w.data)
+    n = 300
+    t = 1000.0 + np.arange(n) / enc.config.rate_hz
+    rng = np.random.default_rng(3)
+    acc = np.tile([0.0, 0.0, G], (n, 1)) + rng.normal(0, 0.5, (n, 3))
+    gyr = rng.normal(0, 40, (n, 3))
+    notes = []
+    for k in range(0, n, 10):
+        notes += enc.encode(t[k : k + 10], acc[k : k + 10], gyr[k : k + 10])
+    notes += enc.flush()
+    dec = m.Decoder(enc.config)
+    pos: dict[int, int] = {}
+    pending = b""
+    timed = 0
+    for note in notes:
+        dec.feed(note.characteristic, note.data)
+        if name not in ("diy", "dot", "polar", "movesense"):  # no device clock
+            assert dec.newest_t_device is None
+            continue
+        if name == "movesense":  # the payload's samples are known once its last part arrived
+            pending += note.data[2:]
+            if (len(pending) - 4) % 24 or len(pending) <= 4:
+                assert dec.newest_t_device is None
+                continue
+            k, pending = (len(pending) - 4) // 24, b""
+        else:
+            k = samples_in(name, note.data)
+        stream = note.data[0] if name == "polar" else 0
+        pos[stream] = pos.get(stream, 0) + k
+        tol = 1e-3 if name == "movesense" else 2e-6  # ms / us stamps
+        assert dec.newest_t_device == pytest.approx(t[pos[stream] - 1], abs=tol), note.data[:2]
+        timed += 1
+    assert timed >= 10 or name not in ("diy", "dot", "polar", "movesense")

@@ -105,3 +105,17 @@ def test_encoder_dialogue():
     assert [len(n.data) for n in notes] == [152, 48]
     enc.handle_write(ms.COMMAND, b"\x02\x63")
     assert not enc.is_streaming
+
+
+def test_newest_device_time_of_each_notification():
+    """Set when a payload can be timed (after its last part), None for parts and command results."""
+    dec = ms.Decoder(CFG)
+    acc = np.zeros((8, 3))
+    full = imu6(0x63, 3000, acc, acc)[2:]
+    assert dec.feed(ms.DATA, b"\x02\x63" + full[:150]) == [] and dec.newest_t_device is None
+    dec.feed(ms.DATA, b"\x03\x63" + full[150:])
+    assert dec.newest_t_device == pytest.approx(3.0 + 7 / 104)  # the 8th sample
+    dec.feed(ms.DATA, b"\x01\x05Hello")
+    assert dec.newest_t_device is None
+    dec.feed(ms.DATA, imu6(0x63, 3077, acc[:1], acc[:1]))  # one sample, unsplit
+    assert dec.newest_t_device == pytest.approx(3.077)

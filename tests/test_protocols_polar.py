@@ -181,3 +181,26 @@ def test_silent_gyro_stream_does_not_grow_without_bound():
         assert dec.feed(polar.DATA, frame(polar.ACC, 10**15 + k * 384_615_385, 0x01, raw)) == []
     assert len(dec._streams[polar.ACC].t) == dec.max_backlog
     assert dec.unpaired == 600 - dec.max_backlog
+
+
+def test_newest_device_time_is_the_frame_stamp_even_while_samples_wait_for_pairing():
+    dec = polar.Decoder(VERITY)
+    ts = 800_000_000 * 10**9 + 123_456_789
+    assert (
+        dec.feed(polar.DATA, frame(polar.GYRO, ts, 0x80, DELTA)) == []
+    )  # held for its acc partner
+    assert dec.newest_t_device == ts * 1e-9
+    assert dec.ready_lag_s == pytest.approx(1 / 52)  # a frame is known full when the next sample comes
+    acc_raw = struct.pack("<6h", *([0, 0, 1000] * 2))
+    ts_acc = ts - round(2e9 / 52)  # the acc frame carries the first 2 of the gyro frame's 4 samples
+    (blk,) = dec.feed(polar.DATA, frame(polar.ACC, ts_acc, 0x01, acc_raw))
+    assert dec.newest_t_device == pytest.approx(ts_acc * 1e-9, abs=1e-9)
+    assert blk.t_device[-1] == pytest.approx(ts_acc * 1e-9, abs=1e-9) and len(blk) == 2
+    assert dec.feed(polar.CONTROL, bytes.fromhex("f0020500")) == []
+    assert dec.newest_t_device is None
+    # the next acc frame (4 samples) completes the 2 waiting pairs only: newest is its own stamp
+    ts2 = ts + round(2e9 / 52)
+    acc_raw4 = struct.pack("<12h", *([0, 0, 1000] * 4))
+    (blk,) = dec.feed(polar.DATA, frame(polar.ACC, ts2, 0x01, acc_raw4))
+    assert len(blk) == 2 and blk.t_device[-1] == pytest.approx(ts * 1e-9, abs=1e-9)
+    assert dec.newest_t_device == pytest.approx(ts2 * 1e-9, abs=1e-9)

@@ -560,6 +560,13 @@ class Recorder:
                 s.decode_errors += 1
                 s.message = f"bad packet: {e}"
                 continue
+            # clock fit: the device time at which this notification was ready to send (its newest sample, which
+            # decoders that hold samples back report); else the newest sample of each block returned
+            newest = getattr(s.decoder, "newest_t_device", None)
+            if newest is not None:
+                xs, ys = s.fit_points.setdefault(segment, ([], []))
+                xs.append(float(newest) + float(getattr(s.decoder, "ready_lag_s", 0.0)))
+                ys.append(t_arr)
             for b in blocks:
                 n = len(b)
                 if n == 0:
@@ -573,16 +580,11 @@ class Recorder:
                 s.segment_count += n
                 s.samples += n
                 s.arrivals.append((t_arr, n))
-                xs, ys = s.fit_points.setdefault(segment, ([], []))
-                xs.append(float(ref[-1]))
-                ys.append(t_arr)
+                if newest is None:
+                    xs, ys = s.fit_points.setdefault(segment, ([], []))
+                    xs.append(float(ref[-1]))
+                    ys.append(t_arr)
                 rows.append((t_arr, segment, ref, b))
-            # decoders that hold samples back (pairing two streams) may say how new the data they got is
-            newest = getattr(s.decoder, "newest_t_device", None)
-            if newest is not None and blocks and blocks[0].t_device is not None:
-                xs, ys = s.fit_points.setdefault(segment, ([], []))
-                xs.append(float(newest))
-                ys.append(t_arr)
         if not rows:
             return None
         return self._columns(s, rows)
