@@ -211,22 +211,24 @@ def test_replay_command_rejects_a_bad_speed(tmp_path: Path) -> None:
     assert "no raw frame log" in proc.stderr
 
 
-def test_knee_columns_online_agree_with_analyze() -> None:
-    """Thigh and shank sensors: the knee calibration of the calibration period, then a window per stride."""
-    legs = (*FEET, "left_shank", "right_shank", "left_thigh", "right_thigh")
-    session = simulate(SimConfig.walk(strides=16, placements=legs), seed=4).session
+def test_knee_and_pelvis_columns_online_agree_with_analyze() -> None:
+    """Thigh, shank and pelvis sensors: their calibration from the calibration period, then a window per
+    stride."""
+    session = simulate(SimConfig.walk(strides=16), seed=4).session  # all seven placements
     offline = analyze(session).strides
     analyzer = analyzer_for(session)
     replay(session, analyzer, source="samples")
     online = analyzer.strides
     assert set(analyzer.knee_calibration) == {"left", "right"}
+    assert analyzer.pelvis_calibration is not None
     cols = ["knee_abduction_ic", "knee_abduction_peak", "knee_frontal_excursion"]
     for side in ("left", "right"):
         a, b = _by_side(offline, side), _by_side(online, side)
         assert len(a) == len(b) >= 12
-        assert b[cols].notna().all().all()
+        assert b[[*cols, "pelvic_drop_peak"]].notna().all().all()
         assert np.abs(a[cols] - b[cols]).to_numpy().max() <= 0.8
         assert np.abs(a["knee_flexion_peak_stance"] - b["knee_flexion_peak_stance"]).max() <= 1.5
+        assert np.abs(a["pelvic_drop_peak"] - b["pelvic_drop_peak"]).max() <= 1.0
         # knee curves came with each stride
         c = analyzer.curves
         assert set(c.loc[c["side"] == side, "variable"]) == {
@@ -234,5 +236,12 @@ def test_knee_columns_online_agree_with_analyze() -> None:
             "knee_abduction",
             "knee_flexion",
         }
-    # without knee sensors of a side nothing is invented; pelvic drop is not computed online
-    assert online["pelvic_drop_peak"].isna().all()
+
+
+def test_without_knee_sensors_no_knee_columns_are_invented() -> None:
+    session = simulate(SimConfig.walk(strides=12, placements=tuple(FEET)), seed=4).session
+    analyzer = analyzer_for(session)
+    replay(session, analyzer, source="samples")
+    online = analyzer.strides
+    assert len(online) >= 16
+    assert online[["knee_abduction_peak", "pelvic_drop_peak"]].isna().all().all()
