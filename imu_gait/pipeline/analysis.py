@@ -243,15 +243,24 @@ def summarize(strides: pd.DataFrame) -> pd.DataFrame:
     rows = []
     if len(strides) == 0:
         return pd.DataFrame(columns=["side", "activity", "n_strides", "n_ok"])
-    for (side, act), g in strides.groupby(["side", "activity"], sort=True):
+    # numeric conversion once for the whole table, then per group row indices (not per group and column)
+    values = {
+        c: pd.to_numeric(strides[c], errors="coerce").to_numpy(dtype=np.float64)
+        for c in SUMMARY_METRICS
+    }
+    ok = (strides["quality"] == "ok").to_numpy()
+    groups = strides.groupby(["side", "activity"], sort=True)
+    members = groups.indices
+    for side, act in groups.size().index:  # the sorted group order
+        idx = members[(side, act)]
         row: dict[str, Any] = {
             "side": side,
             "activity": act,
-            "n_strides": len(g),
-            "n_ok": int((g["quality"] == "ok").sum()),
+            "n_strides": len(idx),
+            "n_ok": int(ok[idx].sum()),
         }
         for c in SUMMARY_METRICS:
-            v = pd.to_numeric(g[c], errors="coerce").to_numpy(dtype=np.float64)
+            v = values[c][idx]
             v = v[np.isfinite(v)]
             mean = float(v.mean()) if v.size else np.nan
             sd = float(v.std(ddof=1)) if v.size > 1 else np.nan
