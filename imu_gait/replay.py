@@ -29,6 +29,7 @@ from imu_gait.errors import SessionError
 from imu_gait.pipeline.online import OnlineAnalyzer, StrideUpdate
 from imu_gait.session import Session
 
+KNEE_SENSORS = ("left_thigh", "left_shank", "right_thigh", "right_shank", "pelvis")
 EVENT_CONNECTING = "connecting"  # the recorder's link-event text that precedes every new connection
 
 
@@ -199,28 +200,34 @@ def replay(
     return source
 
 
-def session_knee_calibration(session: Session) -> dict[str, Any]:
-    """Per side the knee calibration ``analyze`` estimates from the whole session (its quality.json)."""
-    from imu_gait.pipeline.analysis import analyze
-    from imu_gait.pipeline.knee import calibration_from_dict
-
-    cal = analyze(session).quality.get("knee", {}).get("calibration", {})
-    return {side: calibration_from_dict(d) for side, d in cal.items()}
-
-
 def analyzer_for(session: Session, calibration: str = "live", **kwargs: Any) -> OnlineAnalyzer:
     """An online analyzer set up for ``session`` (its sensors and standing calibration window).
 
     ``calibration``: 'live' = as during a recording, from the session's first ``warmup_s`` seconds (a replay as
-    it was seen live); 'session' = the foot calibration ``analyze`` estimates from the whole session
-    (:func:`imu_gait.pipeline.online.session_calibration`), so the strides equal ``analyze``'s."""
+    it was seen live); 'session' = the calibrations ``analyze`` estimates from the whole session (foot:
+    :func:`imu_gait.pipeline.online.session_calibration`; knee: its ``KneeCalibration``; pelvis: frame and
+    standing drop from the whole session's strides), so the strides equal ``analyze``'s."""
     from imu_gait.pipeline.online import session_calibration
 
     static = session.calibration.get("static") if session.calibration else None
+    offline = None
     if calibration == "session":
         kwargs["calibration"] = session_calibration(session, kwargs.get("mounting"))
-        if kwargs.get("knee"):
-            kwargs["knee_calibration"] = session_knee_calibration(session)
+        if kwargs.get("knee", True) and any(p in session.data for p in KNEE_SENSORS):
+            from imu_gait.pipeline.analysis import analyze
+            from imu_gait.pipeline.knee import calibration_from_dict
+
+            offline = analyze(session, mounting=kwargs.get("mounting"))
+            cal = offline.quality.get("knee", {}).get("calibration", {})
+            kwargs["knee_calibration"] = {s: calibration_from_dict(d) for s, d in cal.items()}
     elif calibration != "live":
         raise ValueError(f"unknown calibration {calibration!r}; expected 'live' or 'session'")
-    return OnlineAnalyzer(session.sensors, static=static, **kwargs)
+    analyzer = OnlineAnalyzer(session.sensors, static=static, **kwargs)
+    if offline is not None and "pelvis" in analyzer.other and len(offline.strides):
+        pelvis = Session(
+            data={"pelvis": session.data["pelvis"]},
+            sensors={"pelvis": session.sensors["pelvis"]},
+            calibration=dict(session.calibration or {}),
+        )
+        analyzer.calibrate_pelvis(pelvis, offline.strides)
+    return analyzer

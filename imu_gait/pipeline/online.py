@@ -228,7 +228,7 @@ class OnlineAnalyzer:
         self.other: dict[str, _Buffer] = {}
         self.stats: dict[str, dict[str, Any]] = {}
         self.knee_calibration: dict[str, Any] = dict(knee_calibration or {})
-        self._knee_ready = bool(self.knee_calibration)
+        self._knee_ready = False  # calibration of the knee/pelvis sensors done (or given)
         self.pelvis_calibration: tuple[np.ndarray, dict[str, float]] | None = None
         self._pending_knee: list[StrideUpdate] = []
         self.rows: list[dict[str, Any]] = []
@@ -553,7 +553,7 @@ class OnlineAnalyzer:
             sides = {u.side for u in self._pending_knee} | {r["side"] for r in self.rows}
             if not final and sides != {f.side for f in self.feet.values()}:
                 return []  # calibrate with the strides of both legs (the pelvis frame needs them)
-            self._calibrate_knee(ready)
+            self._calibrate_knee()
         self._pending_knee = [u for u in self._pending_knee if u not in ready]
         for u in ready:
             self._add_knee(u)
@@ -583,32 +583,38 @@ class OnlineAnalyzer:
             events=[],
         )
 
-    def _calibrate_knee(self, first: list[StrideUpdate]) -> None:
+    def _calibrate_knee(self) -> None:
         """The knee calibration of the calibration period: :func:`imu_gait.pipeline.knee.analyze_knee` on the
         knee sensors' samples so far (with the standing window) and the strides emitted so far."""
         from imu_gait.pipeline.knee import analyze_knee
 
-        rows = [*self.rows, *(u.row for u in first)]
+        rows = [*self.rows, *(u.row for u in self._pending_knee)]
         t1 = min(b.end for b in self.other.values())
         sess = self._knee_window(-np.inf, t1)
         base = pd.DataFrame(
             [{k: r[k] for k in ("side", "stride", "activity", "ic", "fc", "end")} for r in rows]
         )
+        self._knee_ready = True
+        if "pelvis" in self.other and self.pelvis_calibration is None:
+            self.calibrate_pelvis(sess, base)
+        legs = [p for p in self.other if p != "pelvis"]
+        if self.knee_calibration or not legs:
+            return  # given (e.g. the whole session's), or no thigh/shank sensors
+        sess.data = {p: d for p, d in sess.data.items() if p != "pelvis"}
         try:
             res = analyze_knee(sess, base)
         except (ValueError, np.linalg.LinAlgError) as exc:
             self.warnings.append(f"knee calibration failed: {exc}")
             return
         self.knee_calibration = dict(res.calibration)
-        if not self.knee_calibration and not any(p == "pelvis" for p in self.other):
+        if not self.knee_calibration:
             self.warnings.append("knee calibration failed: " + "; ".join(res.quality["warnings"]))
-        if "pelvis" in self.other:
-            self._calibrate_pelvis(sess, base)
         self._knee_ready = True
 
-    def _calibrate_pelvis(self, sess: Session, strides: pd.DataFrame) -> None:
-        """Pelvis sensor frame (:func:`imu_gait.pipeline.pelvis.pelvis_frame`, from the calibration period's
-        strides of both legs) and the standing pelvic drop per side, subtracted later as offline."""
+    def calibrate_pelvis(self, sess: Session, strides: pd.DataFrame) -> None:
+        """Pelvis sensor frame (:func:`imu_gait.pipeline.pelvis.pelvis_frame`, from ``strides`` of both legs)
+        and the standing pelvic drop per side (subtracted later, as offline), from the pelvis samples of ``sess``
+        (the calibration period, or a whole saved session)."""
         from imu_gait.pipeline.knee import _up
         from imu_gait.pipeline.pelvis import pelvic_drop_series, pelvis_frame
 
