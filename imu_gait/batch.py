@@ -83,9 +83,9 @@ class SessionResult:
     status: str  # ok | failed
     subject: str | None = None
     condition: str | None = None
-    strides: pd.DataFrame | None = None
-    summary: pd.DataFrame | None = None
-    squats: pd.DataFrame | None = None
+    strides: pd.DataFrame | pa.Table | None = None
+    summary: pd.DataFrame | pa.Table | None = None
+    squats: pd.DataFrame | pa.Table | None = None
     warnings: list[str] = field(default_factory=list)  # the analysis's quality warnings
     error_type: str = ""
     message: str = ""
@@ -210,9 +210,10 @@ def analyze_session(path: str, session: str, key: str, settings: BatchSettings) 
             "ok",
             subject=s.subject or None,
             condition=s.condition or None,
-            strides=strides,
-            summary=summary,
-            squats=squats,
+            # converted here, on the worker, so the client only writes them
+            strides=_arrow_table(strides),
+            summary=_arrow_table(summary),
+            squats=_arrow_table(squats),
             warnings=[str(w) for w in a.quality.get("warnings", [])],
             seconds=time.perf_counter() - t0,
             cpu_seconds=time.process_time() - c0,
@@ -344,7 +345,8 @@ class ResultStore:
                 (SQUATS_DIR, result.squats),
             ):
                 if df is not None and len(df):
-                    _write_part(_arrow_table(df), self.out / folder / part)
+                    table = df if isinstance(df, pa.Table) else _arrow_table(df)
+                    _write_part(table, self.out / folder / part)
                     files.append(f"{folder}/{part}")
         rec = {
             "session": result.session,
@@ -369,11 +371,17 @@ class ResultStore:
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "finished_at": round(time.time(), 3),
         }
+        # flushed per line (a killed process loses nothing written); fsync once at the end (:meth:`sync`)
         with open(self.out / MANIFEST, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
         self.records[result.session] = rec
+
+    def sync(self) -> None:
+        """fsync the manifest (after a batch: results survive a power loss too)."""
+        path = self.out / MANIFEST
+        if path.is_file():
+            with open(path, "rb+") as f:
+                os.fsync(f.fileno())
 
     def write_failures(self, sessions: Iterable[str] | None = None) -> Path:
         """failures.csv: every session (of ``sessions``, default all in the manifest) whose latest attempt failed."""
@@ -521,6 +529,7 @@ def run_batch(
             client.close()
             if cluster is not None:
                 cluster.close()
+    store.sync()
     store.write_failures(r["session"] for r in skipped + [{"session": j.session} for j in jobs])
     report.seconds = time.perf_counter() - t0
     return report
