@@ -522,6 +522,17 @@ def analyze_knee(
     frames: dict[str, np.ndarray] = {}
     calibrations: dict[str, KneeCalibration] = {}
     given = dict(calibration or {})
+    # When the given strides cover every side and hold enough gait, the first calibration (from all movement)
+    # is replaced by the gait one below: of the first only the axis fit runs, for its effects that remain (a
+    # side without enough movement is dropped, an uncertain axis direction is reported); the knee angles
+    # over the whole session are computed once, from the gait calibration (the same result, half the work).
+    gait_given = (
+        strides is not None
+        and len(strides) > 0
+        and set(sides) <= set(strides["side"])
+        and _gait_segments(grid, strides, session.events or []).sum() >= 8.0 * rate
+    )
+    deferred: list[str] = []
     for side in sides:
         if side in given:
             cal = given[side]
@@ -535,7 +546,7 @@ def analyze_knee(
                 "heading_drift_deg": round(float(np.degrees(np.ptp(np.unwrap(delta)))), 1),
             }
             continue
-        _calibrate_side(
+        fitted = _calibrate_side(
             side,
             ori,
             grid,
@@ -546,8 +557,11 @@ def analyze_knee(
             frames,
             quality,
             calibrations,
+            axes_only=gait_given,
         )
-    sides = [s for s in sides if s in angles]
+        if fitted and gait_given:
+            deferred.append(side)
+    sides = [s for s in sides if s in angles or s in deferred]
     strides_used, source = _strides_for(session, strides, sides, ori, frames, grid)
     quality["strides_source"] = source
     # The functional axis is taken from gait when there is enough of it: in squats valgus rises with flexion
@@ -557,7 +571,7 @@ def analyze_knee(
         if side in given:
             continue
         if gait_any.sum() >= 8.0 * rate:
-            _calibrate_side(
+            fitted = _calibrate_side(
                 side,
                 ori,
                 grid,
@@ -569,6 +583,24 @@ def analyze_knee(
                 quality,
                 calibrations,
             )
+            if not fitted and side in deferred:
+                # the gait fit failed: the calibration from all movement stays, as without the shortcut
+                # (its warnings were given by its axis fit above)
+                first: dict[str, Any] = {"warnings": [], "knee": {}}
+                _calibrate_side(
+                    side,
+                    ori,
+                    grid,
+                    static,
+                    ~static,
+                    heading_window_s,
+                    angles,
+                    frames,
+                    first,
+                    calibrations,
+                )
+                quality.setdefault("calibration", {})[side] = first["calibration"][side]
+                quality["knee"][side] = first["knee"][side]
             quality["knee"][side]["axis_from"] = "gait"
         else:
             # without gait only the hinge fit is used: the rotation-plane refinement would take the
@@ -774,10 +806,12 @@ def _calibrate_side(
     quality: dict[str, Any],
     calibrations: dict[str, KneeCalibration],
     refine: bool = True,
-) -> None:
+    axes_only: bool = False,
+) -> bool:
     """Axis estimation, calibration and knee angles of one side from the samples ``sample``; results go into
     ``angles``, ``frames`` and ``quality`` (a warning instead when the movement is insufficient). ``refine``:
-    the rotation-plane refinement of :func:`align_knee` (gait only)."""
+    the rotation-plane refinement of :func:`align_knee` (gait only). ``axes_only``: stop after the axis fit
+    and its warnings. Returns whether the axis fit succeeded."""
     th, sh = ori[f"{side}_thigh"], ori[f"{side}_shank"]
     rate = 1.0 / float(grid[1] - grid[0])
     moving = sample & ~static
@@ -787,9 +821,13 @@ def _calibrate_side(
         axes = estimate_hinge_axes(g_t[moving], g_s[moving])
     except ValueError as exc:
         quality["warnings"].append(f"{side} knee: {exc}; knee angles skipped")
-        return
+        return False
     up_t, up_s = _up(th, static), _up(sh, static)
     j_t, j_s, margin = resolve_hinge_signs(th.R[moving], sh.R[moving], up_t, up_s, axes.j1, axes.j2)
+    if margin < 10.0:
+        quality["warnings"].append(f"{side} knee: axis direction (left/right) uncertain")
+    if axes_only:
+        return True
     al = align_knee(
         th.R, sh.R, g_t, g_s, up_t, up_s, j_t, j_s, moving, rate, heading_window_s, int(refine)
     )
@@ -822,8 +860,7 @@ def _calibrate_side(
         "heading_drift_deg": round(float(np.ptp(np.unwrap(np.radians(delta)))) * 180 / np.pi, 1),
         "heading_window_s": heading_window_s,
     }
-    if margin < 10.0:
-        quality["warnings"].append(f"{side} knee: axis direction (left/right) uncertain")
+    return True
 
 
 def _store_angles(
