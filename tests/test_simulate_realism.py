@@ -76,3 +76,43 @@ def test_simulated_walk_falls_in_the_real_ranges(real, sim, metric):
     assert (1 - TOLERANCE) * lo <= median <= (1 + TOLERANCE) * hi, (metric, median, lo, hi)
     # and the simulation varies from stride to stride, but less than across the real range
     assert 0 < sim[metric].std() < (hi - lo) + 0.1 * abs(hi)
+
+
+def _leg_metrics(config: SimConfig, seed: int) -> dict[str, float]:
+    """Median over the steady left strides: pelvis vertical excursion (m), pelvis height at mid-stance minus its
+    stride mean (m), and the peak shank-sensor specific force in the last 150 ms before contact (m/s^2)."""
+    from imu_gait.simulate import SensorNoise
+
+    config = config.with_(
+        placements=("left_shank", "pelvis"),
+        noise=SensorNoise.none(),  # no impact pulse: the kinematics alone
+        quantize=False,
+        acc_range_g=1000.0,
+    )
+    r = simulate(config, seed=seed)
+    st = r.strides[r.strides.side == "left"].iloc[2:-2]
+    exc, mid, shank = [], [], []
+    d = r.session.data["left_shank"]
+    norm = np.linalg.norm(d.acc, axis=1)
+    for row in st.itertuples():
+        t = np.linspace(row.ic, row.end, 200)
+        _, _, p = r.segment_pose("pelvis", t)
+        z = p[:, 2]
+        exc.append(z.max() - z.min())
+        mid.append(np.interp(row.ic + 0.5 * row.stance_time, t, z) - z.mean())
+        shank.append(norm[(d.t > row.end - 0.15) & (d.t < row.end)].max())
+    return {"excursion": np.median(exc), "mid_stance": np.median(mid), "shank": np.median(shank)}
+
+
+def test_pelvis_excursion_and_terminal_swing_shank_acceleration():
+    """Bounds on what the kinematic model gives (regression guards, looser than real gait): real walking moves the
+    pelvis 4-5 cm up and down, highest at mid-stance, and the shank reads a few g before contact; the model gives
+    about 8 cm and about 13 g (walking), 9 cm and 25 g (running, where the pelvis should be lowest at mid-stance
+    but is highest). See the module docstring of imu_gait.simulate."""
+    walk = _leg_metrics(SimConfig.walk(strides=8, rate_hz=200.0), seed=2)
+    assert 0.03 < walk["excursion"] < 0.09
+    assert walk["mid_stance"] > 0.01  # highest around mid-stance
+    assert walk["shank"] < 15.0 * 9.80665
+    run = _leg_metrics(SimConfig.run(strides=8, rate_hz=200.0), seed=2)
+    assert 0.05 < run["excursion"] < 0.11
+    assert run["shank"] < 28.0 * 9.80665

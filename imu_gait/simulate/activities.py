@@ -16,6 +16,14 @@ from imu_gait.simulate.body import Body
 from imu_gait.simulate.config import Activity, GaitParams, SimConfig
 
 SIDES = ("left", "right")
+# end slope of the push-off rocker (smooth.toe_rocker): with 2 the plantarflexion rate peaks exactly at toe-off, as
+# in foot-IMU data (Falbriard 2018: terminal contact at the pitch-rate extremum of the second half of the cycle);
+# walking keeps 3 (the rate still grows at toe-off and peaks a few ms later, like the real walk in
+# ../shared/data/gaitmap)
+TOE_OFF_SLOPE = 2.0
+# terminal swing: the heel passes this far behind (m) and above (m) its landing spot at this fraction of the swing
+# (default; walking starts the approach earlier, which halves the knee's snap into extension before contact)
+APPROACH = (0.05, 0.025, 0.86)
 
 
 def sgn(side: str) -> float:
@@ -457,9 +465,9 @@ class Planner:
         prev.vias.append(self._fk_via(prev, nxt, p, p["via"], p["thigh"], p["swing_knee"]))
         # terminal swing: the heel hovers just behind and above its landing spot, so the leg's extension before
         # contact is gradual rather than a snap
-        back, up = p.get("approach", (0.05, 0.025))
+        back, up, frac = p.get("approach", APPROACH)
         if nxt.pitch_ic >= 0.0:
-            t_a = prev.t_fc + 0.86 * (nxt.t_ic - prev.t_fc)
+            t_a = prev.t_fc + frac * (nxt.t_ic - prev.t_fc)
             ch, sh = np.cos(nxt.heading), np.sin(nxt.heading)
             a = nxt.pos + np.array([-back * ch, -back * sh, up])
             prev.vias.append(
@@ -516,6 +524,7 @@ def _gait_style(act: Activity) -> dict:
             "pitch_ic": 14.0 + 6.0 * v,
             "pitch_fc": -48.0 - 6.0 * v,
             "fc_slope": 3.0,
+            "approach": (0.12, 0.02, 0.8),
             "flat": 0.17,
             "push": 0.5,
             "via": 0.22,
@@ -541,7 +550,7 @@ def _gait_style(act: Activity) -> dict:
             "duty": float(np.clip(0.36 - 0.03 * (v - 3.0), 0.28, 0.42)),
             "pitch_ic": -8.0 if fore else 14.0,
             "pitch_fc": -60.0,
-            "fc_slope": 1.3,
+            "fc_slope": TOE_OFF_SLOPE,
             "flat": 0.22 if fore else 0.2,
             "push": 0.45,
             "via": 0.35,
@@ -564,6 +573,7 @@ def _gait_style(act: Activity) -> dict:
             "duty": 0.64,
             "pitch_ic": 0.0,
             "pitch_fc": -25.0,
+            "fc_slope": TOE_OFF_SLOPE,
             "flat": 0.0,
             "push": 0.3,
             "via": 0.45,
@@ -587,6 +597,7 @@ def _gait_style(act: Activity) -> dict:
             "duty": 0.62,
             "pitch_ic": -14.0,
             "pitch_fc": -20.0,
+            "fc_slope": TOE_OFF_SLOPE,
             "flat": 0.18,
             "push": 0.25,
             "via": 0.45,

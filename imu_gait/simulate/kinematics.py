@@ -35,6 +35,11 @@ SEGMENTS = (
 MIN_BEND = (
     2.5  # deg: the knee never straightens beyond this (keeps the leg's geometry well conditioned)
 )
+LOAD_UP, LOAD_DOWN = (
+    0.12,
+    0.7,
+)  # fractions of stance: a leg takes the load over the first LOAD_UP, gives it up from
+# LOAD_DOWN to toe-off (walking)
 WISH_RATE = 200.0  # Hz of the grid that carries the smooth joint-angle wishes
 FLIGHT_CURVATURE = (
     6.0  # m/s^2, downward curvature of the pelvis height while no leg carries the body
@@ -295,9 +300,9 @@ class FootTrack:
             if i1 <= i0:
                 continue
             stance = b - a
-            up = min(0.25, 0.12 * stance)
+            up = min(0.25, LOAD_UP * stance)
             down0, down1 = (
-                (a + 0.7 * stance, a + 1.0 * stance) if stance < 3.0 else (b - 0.6, b - 0.2)
+                (a + LOAD_DOWN * stance, a + 1.0 * stance) if stance < 3.0 else (b - 0.6, b - 0.2)
             )
             if stance < 0.4:  # running: the push-off leg stops carrying earlier
                 down0, down1 = a + 0.5 * stance, a + 0.8 * stance
