@@ -130,8 +130,9 @@ def code_version() -> str:
 
 
 def source_digest() -> str:
-    """Digest of the analysis sources, recorded in the manifest next to each result (provenance only: not part
-    of the key, so that an edit elsewhere in a checkout does not silently redo a finished cohort)."""
+    """Digest of the analysis sources, recorded in the manifest next to each result (provenance only). Keys
+    follow the version number instead, so that not every edit in a development checkout redoes a finished
+    cohort; after changing the analysis there, use ``force``."""
     pkg = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for name in _ANALYSIS_SOURCES:
@@ -279,21 +280,23 @@ def _partition_dir(subject: str | None, condition: str | None) -> str:
 
 def _arrow_table(df: pd.DataFrame) -> pa.Table:
     """A table with a fixed type per column (strings, int64 counters, float64 metrics), so every part file of
-    a dataset has the same schema whatever a session's values (an all-NaN column stays float64)."""
+    a dataset has the same schema whatever a session's values (an all-NaN metric stays float64). A column not
+    known here is float64 if pandas holds it as numbers, else text (never coerced to NaN)."""
     arrays, fields = [], []
     for c in df.columns:
-        if c in STRING_COLUMNS:
+        col = df[c]
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        if c in STRING_COLUMNS or (c not in INT_COLUMNS and not numeric):
             typ = pa.string()
             values = [
-                None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                for v in df[c]
+                None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in col
             ]
         elif c in INT_COLUMNS:
-            typ, values = pa.int64(), pd.to_numeric(df[c]).to_numpy(dtype=np.int64)
+            typ, values = pa.int64(), pd.to_numeric(col).to_numpy(dtype=np.int64)
         else:
             typ, values = (
                 pa.float64(),
-                pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64),
+                pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64),
             )
         arrays.append(pa.array(values, type=typ))
         fields.append(pa.field(c, typ))

@@ -235,6 +235,8 @@ def test_store_partitions_odd_labels_and_replaces_a_session_that_moved(tmp_path)
             "stride": [0, 1],
             "activity": "walk",
             "speed": [1.1, 1.2],
+            "knee_abduction_peak": [np.nan, np.nan],
+            "surface": ["grass", None],  # a text column the store does not know
             "quality": "ok",
         }
     )
@@ -243,6 +245,7 @@ def test_store_partitions_odd_labels_and_replaces_a_session_that_moved(tmp_path)
     got = read_strides(store.out)
     assert got["subject"].tolist() == ["ä b/c"] * 2 and got["condition"].isna().all()
     assert got["speed"].tolist() == [1.1, 1.2]
+    assert got["knee_abduction_peak"].isna().all() and got["surface"].tolist()[0] == "grass"
     store.write(SessionResult("x", "k2", "ok", "p9", "post", table.assign(speed=[2.0, 2.0]), None))
     got = read_strides(ResultStore(store.out).out)
     assert got["subject"].tolist() == ["p9", "p9"] and got["speed"].tolist() == [2.0, 2.0]
