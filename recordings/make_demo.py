@@ -1,7 +1,8 @@
 """Write the shipped simulated sample sessions recordings/demo_pre and recordings/demo_post (deterministic).
 
 One pseudonymous subject, demo-01, with patellofemoral pain, before and after a hip/foot strengthening programme:
-all seven sensors at 100 Hz, random mountings (re-attached between the sessions), realistic sensor noise. Each
+all seven sensors at 100 Hz, random mountings (re-attached between the sessions), realistic sensor noise and the
+simulator's typical soft-tissue artefact on the thigh, shank and pelvis sensors. Each
 session: static standing calibration, level walking with a turn, two flights of stairs up and down, a run and
 single-leg squats and forward step-downs from a 15 cm box on each side. After the programme the subject everts less (excursion about 3 deg lower), has
 less knee valgus (peak about 3 deg lower) and less contralateral pelvic drop (about 2 deg lower), with the same
@@ -72,6 +73,7 @@ def config(condition: str):
         rate_hz=100.0,
         gait=pre if condition == "pre" else post,
         noise=SensorNoise(drop_rate=0.001),
+        soft_tissue="typical",
         subject=SUBJECT,
         condition=condition,
         created="2026-03-02T10:00:00+00:00" if condition == "pre" else "2026-04-13T10:00:00+00:00",
