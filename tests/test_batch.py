@@ -93,7 +93,8 @@ def test_batch_analyses_good_sessions_like_analyze_and_reports_bad_ones(
     assert rc == 1, stderr  # some sessions failed: non-zero, but every session was handled
     assert "7 sessions: 5 analysed" in stdout and "2 failed" in stdout
     assert "failures.csv" in stderr
-    assert "5 done" in stderr and "2 failed" in stderr and "0 remaining" in stderr  # the progress bar
+    # the progress bar's counts
+    assert "5 done" in stderr and "2 failed" in stderr and "0 remaining" in stderr
 
     failures = read_failures(out).set_index("session")
     assert sorted(failures.index) == ["p03/post", "p03/pre"]
