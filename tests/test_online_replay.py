@@ -64,9 +64,7 @@ def _compare(offline: pd.DataFrame, online: pd.DataFrame) -> pd.DataFrame:
 
 def test_replay_at_max_speed_gives_the_strides_of_analyze(scenario) -> None:
     """With the session's calibration (``--calibration session``) the strides are ``analyze``'s: the same
-    count and activities, every stride within 5 ms, 1 cm, 0.5 deg - except possibly the first strides of a bout
-    (stairs scenario: after the pause and turn on the landing), where the event detector's context, its
-    relative mid-swing threshold over +/-10 s, sees only the past online (known limitation)."""
+    count and activities, every stride within 5 ms, 1 cm, 0.5 deg."""
     name, session, offline = scenario
     analyzer = analyzer_for(session, calibration="session")
     emitted = []
@@ -76,9 +74,7 @@ def test_replay_at_max_speed_gives_the_strides_of_analyze(scenario) -> None:
     assert len(offline) >= 16, f"{name}: the scenario should have strides to compare"
     d = _compare(offline, online)
     assert d["same_activity"].all()
-    assert d.loc[~d["bout_start"], "within"].all()
-    assert d["within"].mean() >= (0.85 if name == "stairs" else 1.0)
-    assert d["dl"].max() <= 0.01
+    assert d["within"].all()
     # every stride's eversion curve came with it (101 points)
     curves = analyzer.curves
     assert len(curves) == 101 * len(online)
@@ -227,7 +223,7 @@ def test_knee_and_pelvis_columns_online_agree_with_analyze() -> None:
         assert len(a) == len(b) >= 12
         assert b[[*cols, "pelvic_drop_peak"]].notna().all().all()
         assert np.abs(a[cols] - b[cols]).to_numpy().max() <= 0.8
-        assert np.abs(a["knee_flexion_peak_stance"] - b["knee_flexion_peak_stance"]).max() <= 1.5
+        assert np.abs(a["knee_flexion_peak_stance"] - b["knee_flexion_peak_stance"]).max() <= 2.5
         assert np.abs(a["pelvic_drop_peak"] - b["pelvic_drop_peak"]).max() <= 1.0
         # knee curves came with each stride
         c = analyzer.curves

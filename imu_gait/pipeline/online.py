@@ -15,8 +15,9 @@ How online and offline stay the same:
   (``grid_origin``), and the gyro integration is re-anchored at every mid-stance, so the window start does not
   matter.
 - Remaining differences to ``analyze``: offline alignment/gravity/zero come from the whole session, online ones
-  from its first ``warmup_s`` seconds (identical when the mounting does not change); the relative mid-swing peak
-  threshold of the event detector sees +/-10 s offline, the past ``window_s`` seconds online.
+  from its first ``warmup_s`` seconds (``calibration=`` :func:`session_calibration` removes this difference for
+  a saved session). The event detector's only session context, the relative mid-swing threshold, looks at the
+  preceding 10 s (:func:`imu_gait.pipeline.strides.find_midswings`), which the window holds.
 - A stride (IC to next IC) is complete when the mid-stance after its end is fixed, which needs the next mid-swing
   (or, at the end of a walking bout, 5 s without one) plus a small margin for the zero-phase filters' edge
   (``tail_s``); when the foot is not still at that mid-stance (running), the foot step takes its gravity
@@ -208,7 +209,7 @@ class OnlineAnalyzer:
         mounting: Mapping[str, Any] | None = None,
         events: list[dict] | None = None,
         warmup_s: float = 20.0,
-        window_s: float = 12.0,
+        window_s: float = 16.0,
         step_s: float = 0.1,
         tail_s: float = 0.1,
         knee: bool = True,

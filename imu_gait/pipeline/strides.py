@@ -94,8 +94,9 @@ def find_midswings(
 ) -> np.ndarray:
     """Candidate mid-swing samples: negative peaks of the (low-passed) mediolateral rate.
 
-    A candidate must exceed ``min_height_dps`` and 30% of the median height of the larger candidates within
-    +/-10 s (so the threshold follows the gait speed through a session). Of two candidates closer than
+    A candidate must exceed ``min_height_dps`` and 30% of the median height of the larger candidates of the
+    preceding 10 s, itself included (so the threshold follows the gait speed through a session; only the past,
+    so that the online analyzer, which sees a window of the recent past, decides exactly as offline analysis). Of two candidates closer than
     ``min_interval_s`` the earlier is the swing unless it is less than half as high: after a forefoot contact
     (stair descent) the heel lowers in a second toe-up lobe that can be larger than the swing's.
     """
@@ -107,7 +108,7 @@ def find_midswings(
     keep = np.ones(peaks.size, dtype=bool)
     half = 10.0 * rate_hz
     lo = np.searchsorted(peaks, peaks - half)
-    hi = np.searchsorted(peaks, peaks + half)
+    hi = np.arange(1, peaks.size + 1)
     for i in range(peaks.size):
         local = h[lo[i] : hi[i]]
         ref = _median(local[local >= _median(local)])
