@@ -96,9 +96,10 @@ def find_midswings(
 
     A candidate must exceed ``min_height_dps`` and 30% of the median height of the larger candidates of the
     preceding 10 s, itself included (so the threshold follows the gait speed through a session; only the past,
-    so that the online analyzer, which sees a window of the recent past, decides exactly as offline analysis). Of two candidates closer than
-    ``min_interval_s`` the earlier is the swing unless it is less than half as high: after a forefoot contact
-    (stair descent) the heel lowers in a second toe-up lobe that can be larger than the swing's.
+    so that the online analyzer, which sees a window of the recent past, decides exactly as offline analysis).
+    Of two candidates closer than ``min_interval_s`` the earlier is the swing unless it is less than half as
+    high: after a forefoot contact (stair descent) the heel lowers in a second toe-up lobe that can be larger
+    than the swing's.
     """
     neg = -gyr_ml
     peaks, props = find_peaks(neg, height=min_height_dps, prominence=40.0)
