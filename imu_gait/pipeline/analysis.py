@@ -244,10 +244,7 @@ def summarize(strides: pd.DataFrame) -> pd.DataFrame:
     if len(strides) == 0:
         return pd.DataFrame(columns=["side", "activity", "n_strides", "n_ok"])
     # numeric conversion once for the whole table, then per group row indices (not per group and column)
-    values = {
-        c: pd.to_numeric(strides[c], errors="coerce").to_numpy(dtype=np.float64)
-        for c in SUMMARY_METRICS
-    }
+    values = {c: _as_float(strides[c]) for c in SUMMARY_METRICS}
     ok = (strides["quality"] == "ok").to_numpy()
     groups = strides.groupby(["side", "activity"], sort=True)
     members = groups.indices
@@ -269,6 +266,13 @@ def summarize(strides: pd.DataFrame) -> pd.DataFrame:
             row[f"{c}_cv"] = sd / abs(mean) if v.size > 1 and mean != 0 else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _as_float(col: pd.Series) -> np.ndarray:
+    """A column as float64, non-numbers as NaN (``pd.to_numeric`` only where the column is not numeric)."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
 
 
 def write_analysis(analysis: Analysis, out_dir: str | Path, *, figures: bool = True) -> list[Path]:
