@@ -46,8 +46,8 @@ def test_gyro_and_accelerometer_follow_the_sensor_with_its_artefact(pair, placem
     acc_g = (p_p - 2.0 * p + p_m) / (h * h)
     acc_g[:, 2] += GRAVITY
     expected = np.einsum("nji,nj->ni", R, acc_g)
-    # (second differences with other steps differ by up to ~0.2 m/s^2 at the C2 joins of the motion)
-    assert np.abs(d.acc[sel] - expected).max() < 0.5
+    # (second differences with other steps differ by up to ~0.5 m/s^2 where the jerk jumps, e.g. at contact)
+    assert np.abs(d.acc[sel] - expected).max() < 1.0
     # and the artefact is really there: the sensor moved on the segment, beyond that tolerance
     _, R_rigid, _ = rigid.sensor_pose(placement, t)
     moved = angle_between(R_rigid, R).max()

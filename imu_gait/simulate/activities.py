@@ -46,6 +46,7 @@ class Contact:
     )
     pitch_fc: float = -30.0  # deg at toe-off
     fc_slope: float = 2.5
+    heel_slide: float = 0.0  # m/s: forward speed of the heel as it touches the floor (heel strikes)
     ev_ic: float = 0.0  # eversion profile (deg, anatomical, relative to standing)
     ev_peak: float = 0.0
     ev_tau: float = 0.35  # fraction of stance
@@ -291,6 +292,7 @@ class Planner:
                 ev_fc=float(g.eversion_toe_off * p["ev"] + rng.normal(0.0, 0.5)),
                 ev_slope=g.eversion_velocity_slope,
                 activity=kind if kind != "turn" else "walk",
+                heel_slide=p.get("heel_slide", 0.0),
                 stride=not last and j < n_steps - 2,
             )
             # final landing: the foot comes to stand beside the other one
@@ -525,6 +527,7 @@ def _gait_style(act: Activity) -> dict:
             "pitch_fc": -48.0 - 6.0 * v,
             "fc_slope": 3.0,
             "approach": (0.12, 0.02, 0.8),
+            "heel_slide": 1.0,
             "flat": 0.17,
             "push": 0.5,
             "via": 0.22,

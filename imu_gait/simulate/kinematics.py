@@ -40,6 +40,9 @@ LOAD_UP, LOAD_DOWN = (
     0.7,
 )  # fractions of stance: a leg takes the load over the first LOAD_UP, gives it up from
 # LOAD_DOWN to toe-off (walking)
+HEEL_SLIDE_S = (
+    0.04  # s, duration of the heel's slide after a walking heel strike (Contact.heel_slide)
+)
 WISH_RATE = 200.0  # Hz of the grid that carries the smooth joint-angle wishes
 FLIGHT_CURVATURE = (
     6.0  # m/s^2, downward curvature of the pelvis height while no leg carries the body
@@ -144,7 +147,7 @@ class FootTrack:
         self.t_ic, self.t_ff, self.t_ho, self.t_fc = f("t_ic"), f("t_ff"), f("t_ho"), f("t_fc")
         self.pos = np.array([c.pos for c in contacts], dtype=float)
         self.heading, self.pitch_ic, self.pitch_fc = f("heading"), f("pitch_ic"), f("pitch_fc")
-        self.fc_slope = f("fc_slope")
+        self.fc_slope, self.heel_slide = f("fc_slope"), f("heel_slide")
         self.ev_ic, self.ev_peak, self.ev_tau = f("ev_ic"), f("ev_peak"), f("ev_tau")
         self.ev_fc, self.ev_slope = f("ev_fc"), f("ev_slope")
         self._build_swings(contacts)
@@ -175,6 +178,19 @@ class FootTrack:
                 [np.cos(h) * (1 - np.cos(pr)), np.sin(h) * (1 - np.cos(pr)), -np.sin(pr)]
             )
             origin[pivot_mtp] += d
+        # heel strikes of walking: the heel touches the floor still moving forward at ``heel_slide`` m/s and comes
+        # to rest within HEEL_SLIDE_S (C2 at rest), so the swing need not stop the foot dead in the air before
+        # contact (which snapped the knee straight and gave shank accelerations of ~20 g)
+        slide_t = np.minimum(HEEL_SLIDE_S, 0.5 * (t_ff - t_ic))
+        v0 = self.heel_slide[j]
+        sliding = (v0 > 0) & (self.pitch_ic[j] > 0) & (t < t_ic + slide_t) & (slide_t > 0)
+        if sliding.any():
+            T = slide_t[sliding]
+            u = np.clip((t[sliding] - t_ic[sliding]) / T, None, 1.0)
+            back = v0[sliding] * T / 3.0 * (1.0 - u) ** 3  # m behind the resting point
+            h = heading[sliding]
+            origin[sliding, 0] -= back * np.cos(h)
+            origin[sliding, 1] -= back * np.sin(h)
         # eversion: rise to the peak, then fall to the toe-off value
         ev = self.ev_ic[j].copy()
         finite = np.isfinite(t_fc)
