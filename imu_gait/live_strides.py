@@ -67,7 +67,7 @@ class StrideBoard:
                 for c, _, f in VIEW_METRICS
             ]
             table.add_row(
-                Text(f"  mean of last {len(self.recent[side])}", style="dim"),
+                Text(f" mean {len(self.recent[side])}", style="dim"),
                 "",
                 *means,
                 style="dim",

@@ -49,7 +49,7 @@ def test_board_shows_latest_stride_and_rolling_mean_of_the_last_n() -> None:
     text = con.export_text()
     left = next(line for line in text.splitlines() if line.lstrip("│ ").startswith("left"))
     assert "8.0" in left and " 4 " in left  # latest excursion, 4 strides
-    assert "mean of last 3" in text and "6.0" in text
+    assert "mean 3" in text and "6.0" in text
     assert "CUE (bell)" in text
     assert "right" in text
 
