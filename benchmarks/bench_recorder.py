@@ -113,16 +113,22 @@ async def truth_run(seconds: float, out: Path) -> None:
         data = session.data.get(p)
         info = meta["sensors"].get(p, {})
         recv = 0 if data is None else len(data)
+        units = payloads(truth, split=SENSORS[p] == "movesense")
+        lost = sum(len(d) for d, gone, _ in units if gone)
         # without device time: sent, not lost, not received (includes samples still in flight at the stop)
-        missing = truth.samples_sent - truth.samples_lost - recv
+        missing = truth.samples_sent - lost - recv
         sync = "n/a (no device clock)"
         if data is not None and data.t_device is not None and recv:
-            sent = truth.delivered_device_times(until=stop_true - 0.3)
+            sent = [d for d, gone, t in units if not gone and t < stop_true - 0.3]
+            sent = np.concatenate(sent) if sent else np.zeros(0)
             missing = int(np.setdiff1d(np.round(sent, 6), np.round(data.t_device, 6)).size)
+            if SENSORS[p] == "polar":
+                # a sample needs both its acc and its gyro frame: lost = sent before the stop, not recorded
+                lost, missing = lost + missing, 0
             err = data.t - (np.asarray(sensor.clock.true(data.t_device)) - rec.t0)
             medians[p] = float(np.median(err))
             sync = f"{1e3 * np.median(err):6.2f} ({1e3 * np.percentile(err, 5):5.2f}..{1e3 * np.percentile(err, 95):5.2f})"
-        dec_lost = f"{info.get('lost_samples', 0)}/{truth.samples_lost}"
+        dec_lost = f"{info.get('lost_samples', 0)}/{lost}"
         reconnect = ",".join(f"{x:.2f}" for x in info.get("reconnect_s", [])) or "-"
         rate = info.get("rate_hz", 0.0)
         print(
@@ -137,15 +143,33 @@ async def truth_run(seconds: float, out: Path) -> None:
         timely = {p: m for p, m in medians.items() if SENSORS[p] != "polar"}
         if len(timely) > 1:
             spread = 1e3 * (max(timely.values()) - min(timely.values()))
-            print(
-                f"  the same without Polar (its decoder holds samples back for pairing): {spread:.2f} ms"
-            )
+            print(f"  the same without Polar: {spread:.2f} ms")
     gaps = {p: info["gaps"] for p, info in meta["sensors"].items() if info.get("gaps")}
     print(f"  gaps marked: {gaps}")
     compare_analysis(source, session, shift=server.origin - rec.t0)
     print(
-        "  dec.lost = samples the decoder counted as lost / samples really lost (0 where the family cannot tell)"
+        "  lost = samples of the notifications lost on air (Movesense: a split payload is lost with either part;"
+        "\n  Polar: samples sent before the stop whose acc or gyro frame never arrived, i.e. not recorded);"
+        "\n  dec.lost = samples the decoder counted as lost / lost (0 where the family cannot tell)"
     )
+
+
+def payloads(truth, split: bool) -> list[tuple[np.ndarray, bool, float]]:
+    """The sensor's notifications as (device times of their samples, lost on air, true send time).
+
+    ``split``: the family splits payloads into parts (Movesense DATA + DATA_PART2). The sensor's log gives a
+    payload's samples to the part that completes it, the earlier parts carry none, and losing any part loses the
+    payload: such parts are grouped into one entry.
+    """
+    if not split:
+        return [(d, gone, t) for t, d, gone in truth.log]
+    out, lost = [], False
+    for t, d, gone in truth.log:
+        lost = lost or gone
+        if len(d):
+            out.append((d, lost, t))
+            lost = False
+    return out
 
 
 METRICS = (

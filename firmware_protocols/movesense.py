@@ -8,7 +8,12 @@ header dropped, payloads concatenated).
 
 IMU6 payload: ``u32 t_first (ms, sensor clock) | N x acc xyz f32 (m/s^2) | N x gyro xyz f32 (deg/s)``,
 N = (len - 4) / 24, sample i at t_first + i/rate. Loss shows as a timestamp step larger than the samples
-received; it is counted in ``lost_samples`` (and whole packets in ``lost_packets``).
+received; it is counted in ``lost_samples`` (and whole payloads in ``lost_packets``). A payload is lost with any
+of its parts (a lost first part leaves an orphan continuation, rejected; a lost continuation leaves a first part
+that the next DATA drops), and each lost payload is counted once, from the timestamps. One pattern cannot be seen:
+when a continuation and the next payload's first part are both lost, the first part and the next continuation
+reassemble into a payload of the right length (the parts carry no counter) - one payload is counted lost and the
+other is decoded with the second half of its samples from its successor (at 0.5 % loss once per ~25 min at 208 Hz).
 """
 
 from __future__ import annotations
