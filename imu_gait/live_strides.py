@@ -41,9 +41,11 @@ class StrideBoard:
         self.notes: list[str] = []
 
     def add(self, u: StrideUpdate) -> None:
+        """Show ``u`` as the latest stride of its side; a final update also counts and enters the means."""
         self.latest[u.side] = u.row
-        self.recent.setdefault(u.side, deque(maxlen=self.rolling)).append(u.row)
-        self.count[u.side] = self.count.get(u.side, 0) + 1
+        if u.final:
+            self.recent.setdefault(u.side, deque(maxlen=self.rolling)).append(u.row)
+            self.count[u.side] = self.count.get(u.side, 0) + 1
 
     def rolling_mean(self, side: str, column: str) -> float:
         vals = [r.get(column) for r in self.recent.get(side, ())]
@@ -61,7 +63,9 @@ class StrideBoard:
                 continue
             row = self.latest[side]
             cells = [_fmt(row.get(c), f) for c, _, f in VIEW_METRICS]
-            table.add_row(side, str(self.count[side]), *cells)
+            table.add_row(side, str(self.count.get(side, 0)), *cells)
+            if side not in self.recent:
+                continue
             means = [
                 "" if c == "activity" else _fmt(self.rolling_mean(side, c), f)
                 for c, _, f in VIEW_METRICS
@@ -136,6 +140,8 @@ class LivePlot:
         self.trend: dict[str, list[tuple[float, float]]] = {}
 
     def add(self, u: StrideUpdate) -> None:
+        if not u.final:
+            return
         c = u.curves[u.curves["variable"] == "eversion"]
         if len(c):
             self.ax_curve.cla()

@@ -213,9 +213,23 @@ def test_knee_and_pelvis_columns_online_agree_with_analyze() -> None:
     session = simulate(SimConfig.walk(strides=16), seed=4).session  # all seven placements
     offline = analyze(session).strides
     analyzer = analyzer_for(session)
-    replay(session, analyzer, source="samples")
+    updates = []
+    replay(session, analyzer, source="samples", on_update=updates.append)
     online = analyzer.strides
     assert set(analyzer.knee_calibration) == {"left", "right"}
+    # the foot part of each stride comes first (for the live view), the final row KNEE_TAIL_S later
+    early = {(u.side, u.row["stride"]): u for u in updates if not u.final}
+    finals = {(u.side, u.row["stride"]): u for u in updates if u.final}
+    assert len(finals) == len(online) and set(early) <= set(finals)
+    assert len(early) >= len(finals) - 2  # all but those emitted at the end of the data
+    for key, u in early.items():
+        assert np.isnan(u.row.get("knee_abduction_peak", np.nan))
+        assert u.row["eversion_peak"] == finals[key].row["eversion_peak"]
+    # after the calibration period (strides emitted as they complete) the foot part is seconds earlier
+    calibrated = max(f.calibration["period_s"][1] for f in analyzer.feet.values())
+    streamed = [k for k, u in early.items() if u.data_t > calibrated + 0.5]
+    assert len(streamed) >= 4
+    assert all(finals[k].data_t - early[k].data_t >= 0.9 for k in streamed)
     assert analyzer.pelvis_calibration is not None
     cols = ["knee_abduction_ic", "knee_abduction_peak", "knee_frontal_excursion"]
     for side in ("left", "right"):

@@ -26,7 +26,8 @@ from imu_gait.session import SensorInfo
 class AnalyzingRecorder(Recorder):
     """A :class:`~imu_gait.ble.recorder.Recorder` whose decoded blocks also go to an online analyzer.
 
-    ``on_stride`` is called (in the worker thread) with every emitted stride; ``analyzer_kwargs`` go to
+    ``on_stride`` is called (in the worker thread) with every update (also the early foot-only ones, ``final``
+    False); ``updates`` keeps the final ones; ``analyzer_kwargs`` go to
     :class:`OnlineAnalyzer` (e.g. ``static=[t0, t1]``)."""
 
     def __init__(
@@ -77,7 +78,8 @@ class AnalyzingRecorder(Recorder):
                 self.analyzer.warnings.append(f"online analysis failed: {exc}")
                 new = []
             for u in new:
-                self.updates.append(u)
+                if u.final:
+                    self.updates.append(u)
                 if self.on_stride is not None:
                     self.on_stride(u)
             if kind == "finish":

@@ -158,6 +158,8 @@ def _stride_output(args: argparse.Namespace, interactive: bool) -> tuple:
 
     def on_stride(u) -> None:
         board.add(u)
+        if not u.final:  # the foot part, knee columns follow
+            return
         if cue is not None and cue.update(u.side, u.row.get(cue.rule.metric, float("nan"))):
             state["fired"] += 1
             board.cue_text = (

@@ -89,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
 
     def on_update(u) -> None:
         board.add(u)
+        if not u.final:  # the foot part, knee columns follow: shown, not counted
+            if live is not None:
+                live.update(board.render(analyzer))
+            return
         if cue is not None and cue.update(u.side, u.row.get(cue.rule.metric, float("nan"))):
             how = player.play()
             board.cue_text = f"CUE ({how}): {u.side} {cue.rule} at stride {u.row['stride']}"

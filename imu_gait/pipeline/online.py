@@ -80,12 +80,15 @@ MAX_STRIDE_S = (
 @dataclass
 class StrideUpdate:
     """One emitted stride: ``row`` (strides.csv columns), ``curves`` (curves.csv rows of this stride), and
-    ``data_t`` the newest sample time (s, session clock) fed when it was emitted."""
+    ``data_t`` the session time (s) of the sample that completed it. ``final`` False: the foot part of a stride
+    whose knee/pelvis columns follow ``KNEE_TAIL_S`` later in a final update of the same stride (for the live
+    view; only final updates are strides.csv rows)."""
 
     side: str
     row: dict[str, Any]
     curves: pd.DataFrame
     data_t: float
+    final: bool = True
 
 
 class _Buffer:
@@ -546,14 +549,20 @@ class OnlineAnalyzer:
             self._record(out)
             return out
         self._pending_knee.extend(out)
+        # the foot part now, for the live view
+        early = [StrideUpdate(u.side, dict(u.row), u.curves, u.data_t, final=False) for u in out]
+        if final:
+            early = []
         have = min((b.end for b in self.other.values()), default=-np.inf)
         ready = [u for u in self._pending_knee if final or have >= u.row["end"] + KNEE_TAIL_S]
         if not ready:
-            return []
+            return early
         if not self._knee_ready:
             sides = {u.side for u in self._pending_knee} | {r["side"] for r in self.rows}
             if not final and sides != {f.side for f in self.feet.values()}:
-                return []  # calibrate with the strides of both legs (the pelvis frame needs them)
+                return (
+                    early  # calibrate with the strides of both legs (the pelvis frame needs them)
+                )
             self._calibrate_knee()
         self._pending_knee = [u for u in self._pending_knee if u not in ready]
         for u in ready:
@@ -562,7 +571,7 @@ class OnlineAnalyzer:
             u.data_t = max(u.data_t, min(u.row["end"] + KNEE_TAIL_S, have))
         self._record(ready)
         self._trim_other()
-        return ready
+        return early + ready
 
     def _record(self, updates: list[StrideUpdate]) -> None:
         for u in updates:
