@@ -28,8 +28,8 @@ How online and offline stay the same:
   segment frames, standing offsets: :class:`imu_gait.pipeline.knee.KneeCalibration`) is estimated once by
   :func:`imu_gait.pipeline.knee.analyze_knee` on the calibration period (or given), then ``analyze_knee`` with
   that calibration runs per stride on a window from ``knee_window_s`` before its IC to ``KNEE_TAIL_S`` after its
-  end (VQF orientation and the centred heading alignment need that much context), which delays the whole row by
-  ``KNEE_TAIL_S``. Agreement with ``analyze`` in simulated walking: knee abduction within about 0.5 deg,
+  end (VQF orientation and the centred heading alignment need that much context), which delays the row by
+  ``KNEE_TAIL_S``; the foot part of the stride is emitted at once as a non-final update for the live view. Agreement with ``analyze`` in simulated walking: knee abduction within about 0.5 deg,
   flexion within about 0.7 deg (the window's VQF and heading estimate differ a little from the whole
   session's).
 - Pelvis: the pelvis sensor frame (:func:`imu_gait.pipeline.pelvis.pelvis_frame`, from the strides of both legs)
