@@ -39,14 +39,16 @@ Soft-tissue artefact: off by default (sensors rigidly fixed to the bone, only th
 displacement following the knee flexion, ringing after each foot contact; see soft_tissue.py), their signals follow
 the sensor's full motion and ``sensor_pose`` includes it, while the truth stays the bone's.
 
-Known simplifications: the foot is one rigid segment (its roll in stance is the rearfoot eversion); a walking heel
-lands sliding forward at 1 m/s and stops within 40 ms, other contacts land with zero velocity. The pelvis height
-follows from the legs' geometry, which makes it too lively: in walking it moves about 7 cm up and down (real:
-4-5 cm); in running about 9 cm but highest at mid-stance (real: lowest). The walking knee flexion peaks early in
-loading (~18 deg at ~5% of the stride instead of ~15%) and flexes early in terminal stance (~20 deg at 40-50%),
-to ~28 deg at toe-off (real ~35-40) and ~60 deg at ~80% (real ~70-75%). Before contact a shank sensor reads ~7 g
-in walking (real: a few g) but ~25 g in running, where the knee still snaps straight in terminal swing. The
-push-off plantarflexion rate peaks at toe-off (running and stairs within 1 ms, walking ~2 ms after).
+Known simplifications: the foot is one rigid segment (its roll in stance is the rearfoot eversion). A heel strike
+lands with the heel sliding forward (1 m/s walking, 2 m/s running, at rest within 40 ms), so the swing need not
+stop the foot in the air; forefoot and flat landings land still. The pelvis height follows from the legs'
+geometry: in walking it moves about 7 cm up and down (real: 4-5 cm), highest at mid-stance; in rearfoot running
+about 6 cm, lowest at mid-stance (forefoot running only ~3 cm). The walking knee flexion peaks early in loading
+(~18 deg at ~5% of the stride instead of ~15%) and flexes early in terminal stance (~20 deg at 40-50%), to ~28 deg
+at toe-off (real ~35-40) and ~60 deg at ~80% (real ~70-75%); the running knee lands at ~18 deg and peaks at ~43
+deg at mid-stance (~15% of the stride). Before contact a shank sensor reads ~7 g in walking, ~9 g in rearfoot and
+~13 g in forefoot running. The push-off plantarflexion rate peaks at toe-off (running and stairs within 1 ms,
+walking ~2 ms after).
 """
 
 from __future__ import annotations

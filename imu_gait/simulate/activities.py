@@ -468,7 +468,7 @@ class Planner:
         # terminal swing: the heel hovers just behind and above its landing spot, so the leg's extension before
         # contact is gradual rather than a snap
         back, up, frac = p.get("approach", APPROACH)
-        if nxt.pitch_ic >= 0.0:
+        if nxt.pitch_ic >= 0.0 or p.get("heel_slide", 0.0) > 0:
             t_a = prev.t_fc + frac * (nxt.t_ic - prev.t_fc)
             ch, sh = np.cos(nxt.heading), np.sin(nxt.heading)
             a = nxt.pos + np.array([-back * ch, -back * sh, up])
@@ -554,13 +554,17 @@ def _gait_style(act: Activity) -> dict:
             "pitch_ic": -8.0 if fore else 14.0,
             "pitch_fc": -60.0,
             "fc_slope": TOE_OFF_SLOPE,
+            # the heel lands moving (2 m/s) and approaches from 15 cm behind its landing spot, so the swing leg
+            # stays flexed while the body catches up (a heel stopped in the air snapped the knee straight)
+            "approach": (0.15, 0.04, 0.86),
+            "heel_slide": 2.0,
             "flat": 0.22 if fore else 0.2,
             "push": 0.45,
             "via": 0.35,
             "thigh": 22.0,
             "swing_knee": 100.0,
             "plantar": 10.0,
-            "knee": [(-0.15, 1.15, 0.45, 32.0)],
+            "knee": [(-0.1, 1.1, 0.45, 50.0)],  # ~45 deg at mid-stance: the body is lowest there
             "sway": 0.012,
             "over": 0.36,
             "frontal": 1.0,

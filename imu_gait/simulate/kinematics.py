@@ -43,9 +43,10 @@ LOAD_UP, LOAD_DOWN = (
 HEEL_SLIDE_S = (
     0.04  # s, duration of the heel's slide after a walking heel strike (Contact.heel_slide)
 )
+RUN_LOAD_DOWN = (0.4, 0.7)  # fractions of a running stance over which the leg gives up the load
 WISH_RATE = 200.0  # Hz of the grid that carries the smooth joint-angle wishes
 FLIGHT_CURVATURE = (
-    6.0  # m/s^2, downward curvature of the pelvis height while no leg carries the body
+    9.80665  # m/s^2, downward curvature of the pelvis height while no leg carries it (ballistic)
 )
 
 
@@ -321,7 +322,7 @@ class FootTrack:
                 (a + LOAD_DOWN * stance, a + 1.0 * stance) if stance < 3.0 else (b - 0.6, b - 0.2)
             )
             if stance < 0.4:  # running: the push-off leg stops carrying earlier
-                down0, down1 = a + 0.5 * stance, a + 0.8 * stance
+                down0, down1 = a + RUN_LOAD_DOWN[0] * stance, a + RUN_LOAD_DOWN[1] * stance
             tt = t[i0:i1]
             w[i0:i1] = smoothstep5((tt - a) / up) * (
                 1.0 - smoothstep5((tt - down0) / (down1 - down0))
