@@ -13,16 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy.signal import find_peaks
 
-SQUAT_COLUMNS = [
-    "side",
-    "task",
-    "rep",
-    "start",
-    "end",
-    "knee_flexion_peak",
-    "knee_abduction_peak",
-    "knee_frontal_excursion",
-]
+from imu_gait.columns import SQUAT_COLUMNS
+
 TASKS = ("squat", "step_down")
 
 
@@ -138,4 +130,4 @@ def squat_table(
                     "knee_frontal_excursion": a_peak - a_start,
                 }
             )
-    return pd.DataFrame(rows, columns=SQUAT_COLUMNS)
+    return pd.DataFrame(rows, columns=list(SQUAT_COLUMNS))

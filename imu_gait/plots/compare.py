@@ -11,11 +11,11 @@ import io
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from imu_gait.compare.core import Comparison
 from imu_gait.compare.metrics import ACTIVITY_LABELS, CURVE_VARIABLES, SIDES, metric_info
+from imu_gait.plots.style import new_figure, style_axes
 
 PRE = "#0072B2"
 POST = "#E69F00"
@@ -26,19 +26,6 @@ BAD = "#D55E00"
 MDC_SHADE = "#d9d9d9"
 
 _RC = {"font.size": 10, "axes.spines.top": False, "axes.spines.right": False}
-
-
-def _figure(w: float, h: float) -> Figure:
-    fig = Figure(figsize=(w, h), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _style(ax) -> None:
-    ax.spines["top"].set_visible(False)
-    ax.spines["right"].set_visible(False)
-    ax.grid(True, axis="y", color="#e6e6e6", linewidth=0.8)
-    ax.set_axisbelow(True)
 
 
 def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
@@ -55,13 +42,13 @@ def curves_figure(cmp: Comparison, activity: str) -> Figure | None:
     if not ccs:
         return None
     variables = [v for v in CURVE_VARIABLES if any(c.variable == v for c in ccs)]
-    fig = _figure(10, 3.3 * len(variables))
+    fig = new_figure(10, 3.3 * len(variables))
     axes = fig.subplots(len(variables), 2, squeeze=False, sharex=True)
     x = np.arange(101)
     for i, var in enumerate(variables):
         for j, side in enumerate(SIDES):
             ax = axes[i][j]
-            _style(ax)
+            style_axes(ax)
             cc = next((c for c in ccs if c.variable == var and c.side == side), None)
             if cc is None:
                 ax.text(
@@ -137,11 +124,11 @@ def distributions_figure(
         return None
     ncol = min(3, len(metrics))
     nrow = int(np.ceil(len(metrics) / ncol))
-    fig = _figure(3.6 * ncol, 3.3 * nrow)
+    fig = new_figure(3.6 * ncol, 3.3 * nrow)
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
     rng = np.random.default_rng(0)
     for ax, metric in zip(axes, metrics, strict=False):
-        _style(ax)
+        style_axes(ax)
         info = metric_info(activity, metric)
         pos, ticks = 0.0, []
         for side in SIDES:
@@ -217,12 +204,12 @@ def symmetry_figure(cmp: Comparison, activity: str) -> Figure | None:
         return None
     ncol = min(3, len(metrics))
     nrow = int(np.ceil(len(metrics) / ncol))
-    fig = _figure(3.6 * ncol, 3.4 * nrow)
+    fig = new_figure(3.6 * ncol, 3.4 * nrow)
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
     for ax, metric in zip(axes, metrics, strict=False):
-        _style(ax)
+        style_axes(ax)
         info = metric_info(activity, metric)
         sm = s[s["metric"] == metric].set_index("condition")
         for k, cond in enumerate(("pre", "post")):
@@ -285,7 +272,7 @@ def summary_figure(cmp: Comparison, activity: str | None = None) -> Figure | Non
     if not metrics:
         return None
     n = len(metrics)
-    fig = _figure(12.0, 1.5 * n + 1.6)
+    fig = new_figure(12.0, 1.5 * n + 1.6)
     gs = fig.add_gridspec(n, 4, width_ratios=[1.25, 1.05, 0.95, 1.0])
     subject = next((str(i.meta.get("subject")) for i in cmp.pre if i.meta.get("subject")), "")
     title = f"What changed — {ACTIVITY_LABELS.get(activity, activity)}"
