@@ -49,6 +49,23 @@ class Analysis:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def prepare_sensor(session: Session, placement: str) -> tuple[Any, np.ndarray | None]:
+    """One sensor's samples on a uniform clock with gaps and clipping flagged (:func:`prepare_imu`), and the mask
+    of the session's static calibration period on that clock (None without one). Shared with the online path."""
+    data, info = session.data[placement], session.sensors[placement]
+    prep = prepare_imu(
+        data.t,
+        data.acc,
+        data.gyr,
+        rate_hz=info.rate_hz,
+        acc_full_scale=info.acc_range_g * GRAVITY if info.acc_range_g else None,
+        gyr_full_scale=info.gyr_range_dps,
+    )
+    window = session.calibration.get("static") if session.calibration else None
+    static = (prep.t >= window[0]) & (prep.t <= window[1]) if window else None
+    return prep, static
+
+
 def analyze(
     session: Session,
     *,
@@ -82,7 +99,6 @@ def analyze(
             "eversion_zero": "static calibration if present, else median mid-stance angle of level strides",
         },
     }
-    static_window = session.calibration.get("static") if session.calibration else None
     tables, curve_blocks = [], []
     events: dict[str, pd.DataFrame] = {}
     feet = [p for p in FOOT_PLACEMENTS if p in session.data]
@@ -93,18 +109,7 @@ def analyze(
     for i, placement in enumerate(feet):
         side = FOOT_PLACEMENTS[placement]
         report(f"{placement}: preparing", i / max(len(feet), 1))
-        data, info = session.data[placement], session.sensors[placement]
-        prep = prepare_imu(
-            data.t,
-            data.acc,
-            data.gyr,
-            rate_hz=info.rate_hz,
-            acc_full_scale=info.acc_range_g * GRAVITY if info.acc_range_g else None,
-            gyr_full_scale=info.gyr_range_dps,
-        )
-        static = None
-        if static_window:
-            static = (prep.t >= static_window[0]) & (prep.t <= static_window[1])
+        prep, static = prepare_sensor(session, placement)
         report(f"{placement}: strides and pronation", (i + 0.3) / len(feet))
         res = analyze_foot(
             float(prep.t[0]),

@@ -55,6 +55,7 @@ from imu_gait.pipeline.analysis import (
     KNEE_COLUMNS,
     KNEE_PLACEMENTS,
     STRIDE_COLUMNS,
+    prepare_sensor,
 )
 from imu_gait.pipeline.calibration import FootAlignment
 from imu_gait.pipeline.foot import (
@@ -141,23 +142,11 @@ def session_calibration(
     same preparation and the same :func:`analyze_foot` call), for a replay whose strides must equal
     ``analyze``'s: given it, the online analyzer skips its calibration period."""
     mounting = dict(mounting or {})
-    static_window = session.calibration.get("static") if session.calibration else None
     out = {}
     for placement in FOOT_PLACEMENTS:
         if placement not in session.data:
             continue
-        data, info = session.data[placement], session.sensors[placement]
-        prep = prepare_imu(
-            data.t,
-            data.acc,
-            data.gyr,
-            rate_hz=info.rate_hz,
-            acc_full_scale=info.acc_range_g * GRAVITY if info.acc_range_g else None,
-            gyr_full_scale=info.gyr_range_dps,
-        )
-        static = None
-        if static_window:
-            static = (prep.t >= static_window[0]) & (prep.t <= static_window[1])
+        prep, static = prepare_sensor(session, placement)
         res = analyze_foot(
             float(prep.t[0]),
             prep.acc,
