@@ -160,7 +160,9 @@ def test_loss_is_counted_exactly_where_the_family_has_counters(tmp_path: Path) -
         between = units[recorded[0] : recorded[-1]]
         lost_payloads = sum(1 for _, lost, *_ in between if lost)
         lost_samples = sum(len(d) for d, lost, *_ in between if lost)
-        pattern = " ".join(parts for _, _, parts, _ in between)  # for a failure message
+        # for a failure message: the loss pattern, decode errors, stream starts
+        pattern = " ".join(parts for _, _, parts, _ in between)
+        pattern += f" errors={info['decode_errors']} streams={truth.streams}"
         assert lost_payloads >= 2, (
             "the scenario must actually lose notifications",
             family,
