@@ -190,7 +190,8 @@ def test_newest_device_time_is_the_frame_stamp_even_while_samples_wait_for_pairi
         dec.feed(polar.DATA, frame(polar.GYRO, ts, 0x80, DELTA)) == []
     )  # held for its acc partner
     assert dec.newest_t_device == ts * 1e-9
-    assert dec.ready_lag_s == pytest.approx(1 / 52)  # a frame is known full when the next sample comes
+    # a frame is known to be full only when the next sample comes
+    assert dec.ready_lag_s == pytest.approx(1 / 52)
     acc_raw = struct.pack("<6h", *([0, 0, 1000] * 2))
     ts_acc = ts - round(2e9 / 52)  # the acc frame carries the first 2 of the gyro frame's 4 samples
     (blk,) = dec.feed(polar.DATA, frame(polar.ACC, ts_acc, 0x01, acc_raw))
