@@ -76,6 +76,14 @@ FALLBACK_S = 1.0  # the window is analysed at least this often (s of data)
 MAX_STRIDE_S = (
     2.5  # detect_foot_events' longest stride: a mid-swing further away ends a walking bout
 )
+MIDSWING_SETTLE_S = (
+    0.4  # find_midswings' min_interval_s: a later candidate this close may replace a mid-swing
+)
+IMPACT_WINDOW_S = (
+    0.2  # _impact_onset searches the contact impact this long after the end of the toe-up rotation
+)
+# columns that need the trajectory to the next mid-stance: blank in an early (pronation-only) update
+SPATIAL_COLUMNS = ("stride_length", "speed", "elevation_change", "foot_clearance")
 
 
 @dataclass
@@ -174,6 +182,10 @@ class _Foot:
     gravity: float = GRAVITY
     zero: float = 0.0
     last_ic: float = -np.inf
+    early_ic: float = -np.inf  # IC (s) of the last stride whose pronation part was emitted early
+    wake: float = (
+        np.inf
+    )  # processing time (s) at which a pending stride's pronation part is settled
     n_strides: int = 0
     next_p: float | None = None  # next processing time (s)
     last_full: float = -np.inf  # last time the window was analysed (s)
@@ -408,19 +420,24 @@ class OnlineAnalyzer:
         deg/s, as :func:`imu_gait.pipeline.strides.find_midswings` requires) has just become ``tail_s`` old, or
         ``FALLBACK_S`` passed since the last run (ends of walking bouts). Decided from the samples up to ``p``
         only, so it does not depend on block sizes either."""
-        if p - foot.last_full >= FALLBACK_S:
+        if p - foot.last_full >= FALLBACK_S or p >= foot.wake:
             return True
-        t, _, gyr = foot.buf.between(p - self.tail_s - 1.5, p)
+        t, _, gyr = foot.buf.between(p - self.tail_s - MIDSWING_SETTLE_S - 1.5, p)
         if t.size < 10:
             return False
         rate = foot.rate_hz or 100.0
         g = lowpass(gyr @ foot.alignment.R[1], rate, 6.0)
-        lo, hi = np.searchsorted(t, [p - self.tail_s - self.step_s, p - self.tail_s])
-        seg = g[max(lo, 1) : min(hi, g.size - 1)]
-        if seg.size == 0:
-            return False
-        i = np.arange(max(lo, 1), max(lo, 1) + seg.size)
-        return bool(((seg < -60.0) & (seg <= g[i - 1]) & (seg <= g[i + 1])).any())
+        # ages: the mid-swing fixes the stance before it (tail_s); MIDSWING_SETTLE_S later the contact after it
+        # is usually known too (the pronation part of the stride ending there)
+        for age in (self.tail_s, self.tail_s + MIDSWING_SETTLE_S):
+            lo, hi = np.searchsorted(t, [p - age - self.step_s, p - age])
+            seg = g[max(lo, 1) : min(hi, g.size - 1)]
+            if seg.size == 0:
+                continue
+            i = np.arange(max(lo, 1), max(lo, 1) + seg.size)
+            if ((seg < -60.0) & (seg <= g[i - 1]) & (seg <= g[i + 1])).any():
+                return True
+        return False
 
     def _run_window(self, foot: _Foot, p: float, final: bool) -> list[StrideUpdate]:
         t, acc, gyr = foot.buf.upto(p)
@@ -444,8 +461,9 @@ class OnlineAnalyzer:
         # the SHOE statistic exactly as the foot step computes it (same functions, same inputs)
         a, w = _foot_frame(prep.acc, prep.gyr, foot.alignment.R)
         still = shoe_statistic(a, w, prep.rate_hz) < STILL_MIDSTANCE
+        rest = lowpass(w[:, 1], prep.rate_hz, 30.0) >= -5.0  # as _merge_without_stance looks at it
         return self._emit(
-            foot, res, float(prep.t[0]), prep.t.size, prep.rate_hz, at_start, final, still
+            foot, res, float(prep.t[0]), prep.t.size, prep.rate_hz, at_start, final, still, rest
         )
 
     def _settled(
@@ -466,6 +484,30 @@ class OnlineAnalyzer:
         if ev.stride_ok[k + 1]:
             return k + 2 < ev.ic.size and self._ms_final(res, float(ev.ic[k + 2]), n, rate)
         return n - 1 - ev.ic[k + 1] > (3 * MAX_STRIDE_S + self.tail_s) * rate
+
+    def _pronation_ready(
+        self, res: FootResult, k: int, n: int, rate: float, still: np.ndarray, rest: np.ndarray
+    ) -> float:
+        """Sample index from which the pronation part of stride ``k`` (its IC, FC and end IC, the eversion over
+        its stance) is final, or inf when that is not known yet. The stance's eversion is anchored at its own
+        mid-stance, which needs the foot still there (else its gravity comes from the whole stride, see
+        :func:`imu_gait.pipeline.foot.mid_stance_up`); FC and that mid-stance need the mid-swing ``m`` after
+        the stance, which no later candidate may replace (``MIDSWING_SETTLE_S``) nor merge with (the foot rests
+        for 60 ms after it); the end IC needs the impact window after the end of the swing's toe-up rotation.
+        The zero-phase filters' edge adds ``tail_s``."""
+        ev = res.events
+        if k + 1 >= ev.ic.size or not ev.stride_ok[k] or not still[int(ev.ms[k])]:
+            return np.inf
+        sw = ev.midswing[(ev.midswing > ev.ic[k]) & (ev.midswing < ev.ic[k + 1])]
+        if sw.size != 1 or ev.swing_end.size != ev.ic.size:
+            return np.inf
+        m = int(sw[0])
+        need = max(round(0.06 * rate), 2)
+        settled = n - 1 - self.tail_s * rate
+        if rest[m : int(settled) + 1].sum() < need:
+            return np.inf
+        impact_end = int(ev.swing_end[k + 1] + IMPACT_WINDOW_S * rate) + 3
+        return max(m + MIDSWING_SETTLE_S * rate, impact_end) + self.tail_s * rate
 
     def _ms_final(self, res: FootResult, ic_sample: float, n: int, rate: float) -> bool:
         """Whether the mid-stance of the stance starting at ``ic_sample`` is fixed: the next mid-swing has been
@@ -489,38 +531,68 @@ class OnlineAnalyzer:
         at_start: bool,
         final: bool,
         still: np.ndarray,
+        rest: np.ndarray,
     ) -> list[StrideUpdate]:
+        """Final updates of the strides settled in this window, then early (``final=False``) updates with the
+        pronation part of the following strides whose pronation is settled (spatial columns blank until the
+        mid-stance after their end is fixed)."""
         cols = res.strides
         lead = t0 + 1.5  # strides need their mid-swing and the filters' start-up before them
+        data_t = min(self.now, float(t0 + (n - 1) / rate))
         out = []
+        pending = 0  # strides after the settled ones (their numbers follow the emitted ones)
+        foot.wake = np.inf
         for j in range(len(cols["ic"])):
             ic = float(cols["ic"][j])
             if ic <= foot.last_ic + 0.1 or (not at_start and ic < lead):
                 continue
             k = int(np.argmin(np.abs(res.events.ic - (ic - t0) * rate)))
-            if not self._settled(res, k, n, rate, final, still):
+            if not pending and self._settled(res, k, n, rate, final, still):
+                out.append(self._update(foot, cols, res.curves, j, foot.n_strides, data_t))
+                foot.n_strides += 1
+                foot.last_ic = ic
+                continue
+            ready = self._pronation_ready(res, k, n, rate, still, rest)
+            if ready > n - 1:
+                if np.isfinite(ready):
+                    foot.wake = t0 + ready / rate
                 break
-            row: dict[str, Any] = {"side": foot.side, "stride": foot.n_strides}
-            for c, v in cols.items():
-                if c == "ms":
-                    continue
-                val = v[j]
-                row[c] = val if isinstance(val, str) else float(val)
-            curves = pd.DataFrame(
-                {
-                    "side": foot.side,
-                    "stride": foot.n_strides,
-                    "variable": "eversion",
-                    "pct": np.linspace(0.0, 100.0, CURVE_POINTS),
-                    "value": res.curves[j],
-                }
-            )
-            foot.n_strides += 1
-            foot.last_ic = ic
-            out.append(
-                StrideUpdate(foot.side, row, curves, min(self.now, float(t0 + (n - 1) / rate)))
-            )
+            if ic > foot.early_ic + 0.1:
+                u = self._update(foot, cols, res.curves, j, foot.n_strides + pending, data_t)
+                for c in SPATIAL_COLUMNS:
+                    u.row[c] = float("nan")
+                u.row["activity"] = u.row["quality"] = ""
+                u.final = False
+                out.append(u)
+                foot.early_ic = ic
+            pending += 1
         return out
+
+    def _update(
+        self,
+        foot: _Foot,
+        cols: dict[str, np.ndarray],
+        curves: np.ndarray,
+        j: int,
+        number: int,
+        data_t: float,
+    ) -> StrideUpdate:
+        row: dict[str, Any] = {"side": foot.side, "stride": number}
+        for c, v in cols.items():
+            if c == "ms":
+                continue
+            val = v[j]
+            row[c] = val if isinstance(val, str) else float(val)
+        block = pd.DataFrame(
+            {
+                "side": foot.side,
+                "stride": number,
+                "variable": "eversion",
+                "pct": np.linspace(0.0, 100.0, CURVE_POINTS),
+                "value": curves[j],
+            }
+        )
+        return StrideUpdate(foot.side, row, block, data_t)
 
     # --- knee -------------------------------------------------------------------------------------------------
 
@@ -534,12 +606,16 @@ class OnlineAnalyzer:
     def _with_knee(self, out: list[StrideUpdate], final: bool) -> list[StrideUpdate]:
         """Add the knee columns to each stride once the knee sensors have delivered ``KNEE_TAIL_S`` past its end
         (one window per stride, ending there, so the result does not depend on the block sizes)."""
+        pronation = [u for u in out if not u.final]  # early pronation parts pass through
+        out = [u for u in out if u.final]
         if not self.knee_placements:
             self._record(out)
-            return out
+            return pronation + out
         self._pending_knee.extend(out)
         # the foot part now, for the live view
-        early = [StrideUpdate(u.side, dict(u.row), u.curves, u.data_t, final=False) for u in out]
+        early = pronation + [
+            StrideUpdate(u.side, dict(u.row), u.curves, u.data_t, final=False) for u in out
+        ]
         if final:
             early = []
         have = min((b.end for b in self.other.values()), default=-np.inf)

@@ -26,7 +26,7 @@ Method:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.signal import find_peaks
@@ -47,7 +47,9 @@ class FootEvents:
     ``fc[k]`` final contact (NaN for a stance without a following swing). Stride k runs ``ic[k]`` -> ``ic[k+1]``
     when ``stride_ok[k]`` (consecutive stances of one walking bout). ``midswing`` holds the accepted mid-swing
     peaks and ``toe_off`` the push-off before each of them (also for the first swing of a bout, which has no
-    stance of its own in ``ic``/``fc``; NaN when not found).
+    stance of its own in ``ic``/``fc``; NaN when not found). ``swing_end[k]``: the end of the toe-up rotation
+    before stance k (fractional sample), where the search for its contact impact starts (the online analyzer
+    knows ``ic[k]`` is final once the impact window after it has arrived).
     """
 
     ic: np.ndarray
@@ -56,6 +58,7 @@ class FootEvents:
     stride_ok: np.ndarray
     midswing: np.ndarray
     toe_off: np.ndarray
+    swing_end: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 def shoe_statistic(
@@ -235,7 +238,7 @@ def detect_foot_events(
     g_sw = lowpass(gyr_ml, rate_hz, 6.0)  # mid-swing: one smooth lobe per swing
     cand = find_midswings(g_sw, rate_hz)
     cand = _merge_without_stance(cand, g_ic, rate_hz)
-    ics, mss, fcs, cyc = [], [], [], []
+    ics, mss, fcs, cyc, ends = [], [], [], [], []
     max_gap = int(max_stride_s * rate_hz)
     for j, m in enumerate(cand):
         nxt = cand[j + 1] if j + 1 < cand.size else None
@@ -245,6 +248,7 @@ def detect_foot_events(
         ic = _crossing_up(g_ic, m, stop, level)
         if not np.isfinite(ic):
             continue
+        ends.append(ic)
         if impact is not None:
             onset = _impact_onset(impact, ic, m, rate_hz, g_ic)
             if np.isfinite(onset):
@@ -288,7 +292,13 @@ def detect_foot_events(
         )
         ok[:-1] &= ~_paused(stance)
     return FootEvents(
-        ic=ic, ms=ms, fc=fc, stride_ok=ok, midswing=cand, toe_off=_toe_offs(g_fc, cand, ms, rate_hz)
+        ic=ic,
+        ms=ms,
+        fc=fc,
+        stride_ok=ok,
+        midswing=cand,
+        toe_off=_toe_offs(g_fc, cand, ms, rate_hz),
+        swing_end=np.asarray(ends),
     )
 
 
