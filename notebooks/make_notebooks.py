@@ -860,7 +860,7 @@ from imu_gait.replay import analyzer_for, replay
 
 updates = []
 source = replay(session, analyzer_for(session), speed=float("inf"), on_update=updates.append)
-online = pd.DataFrame([u.row for u in updates])
+online = pd.DataFrame([u.row for u in updates if u.final])  # (non-final updates: early foot part, live view)
 print(f"replayed from {source}: {len(online)} strides")
 both = offline.strides.merge(online, on=["side", "stride"], suffixes=("_offline", "_online"))
 both[["side", "stride", "ic_offline", "ic_online", "eversion_excursion_offline", "eversion_excursion_online"]]
