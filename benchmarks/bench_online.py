@@ -6,7 +6,10 @@ through the online analyzer, in the decoded-samples path (20 ms blocks). Printed
 - processing latency: wall time from the arrival of the sample that completed the stride (the analyzer's
   processing time) to the stride's metrics being available;
 - end-IC latency: wall time from the stride's end (its end IC) to its metrics, which includes the event
-  detector's look-ahead (the mid-stance after the next stride and the mid-swing after that);
+  detector's look-ahead, for each part of a stride: the pronation part (timing and eversion, ``final=False``
+  with blank spatial columns: as soon as the end IC's impact window has arrived), the foot row (stride length,
+  activity: once the mid-stance after the end IC is fixed by the next mid-swing) and, with knee sensors, the
+  final row (``KNEE_TAIL_S`` later);
 - CPU: process CPU time / wall time over the replay (1.0 = one core).
 
 Also prints the max-speed throughput and the agreement with offline analysis.
@@ -96,12 +99,11 @@ def real_time(session, speed: float, dur: float, knee: bool) -> None:
         start.setdefault("wall", now)
         return now
 
-    rows = []
-
-    early = []
+    rows, early, pronation = [], [], []
 
     def on_update(u) -> None:
-        (rows if u.final else early).append((time.monotonic(), u.data_t, u.row["end"]))
+        part = rows if u.final else pronation if np.isnan(u.row["stride_length"]) else early
+        part.append((time.monotonic(), u.data_t, u.row["end"]))
 
     analyzer = analyzer_for(session, knee=knee)
     first_t = min(d.t[0] for d in session.data.values())
@@ -124,10 +126,13 @@ def real_time(session, speed: float, dur: float, knee: bool) -> None:
     )
     print(f"  processing latency (completing sample -> metrics): {dist(proc)}  [target <= 0.3 s]")
     print(f"  end-IC latency (stride end -> metrics, incl. look-ahead): {dist(end_ic)}")
-    if early:
-        first = [(w, d, e) for w, d, e in early if d < dur - 0.5 and e > calibrated]
-        e_ic = np.array([w - (start["wall"] + (e - first_arrival) / speed) for w, _, e in first])
-        print(f"  foot part shown first (final=False), end-IC latency: {dist(e_ic)}")
+    for label, part in (("pronation part", pronation), ("foot row before the knee columns", early)):
+        first = [(w, d, e) for w, d, e in part if d < dur - 0.5 and e > calibrated]
+        if first:
+            e_ic = np.array(
+                [w - (start["wall"] + (e - first_arrival) / speed) for w, _, e in first]
+            )
+            print(f"  {label} (final=False), end-IC latency: {dist(e_ic)}")
     print(f"  CPU: {cpu:.2f} s over {wall:.1f} s wall = {cpu / wall:.2f} of one core")
 
 

@@ -171,7 +171,9 @@ def test_pronation_part_comes_early_and_equals_the_final_row(scenario) -> None:
         # after the end IC (its impact window), before the final row (the next mid-stance)
         assert u.row["end"] + 0.2 < t < t_final
     delays = [t - u.row["end"] for u, t in early.values()]
-    assert np.median(delays) < 0.8
+    assert (
+        np.median(delays) < 0.4
+    )  # issue 8: within 0.3 s (data time here, processing adds ~0.05 s)
 
 
 def test_memory_is_bounded_by_the_window() -> None:

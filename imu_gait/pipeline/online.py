@@ -79,6 +79,7 @@ MAX_STRIDE_S = (
 MIDSWING_SETTLE_S = (
     0.4  # find_midswings' min_interval_s: a later candidate this close may replace a mid-swing
 )
+CONTACT_TAIL_S = 0.05  # the 30 Hz contact filter's zero-phase edge: older samples no longer move
 IMPACT_WINDOW_S = (
     0.2  # _impact_onset searches the contact impact this long after the end of the toe-up rotation
 )
@@ -183,9 +184,10 @@ class _Foot:
     zero: float = 0.0
     last_ic: float = -np.inf
     early_ic: float = -np.inf  # IC (s) of the last stride whose pronation part was emitted early
-    wake: float = (
-        np.inf
-    )  # processing time (s) at which a pending stride's pronation part is settled
+    wake: float = np.inf  # when (s) a pending stride's pronation part is settled
+    peaks: list[tuple[float, list[float]]] = field(
+        default_factory=list
+    )  # mid-swings seen, ages due
     n_strides: int = 0
     next_p: float | None = None  # next processing time (s)
     last_full: float = -np.inf  # last time the window was analysed (s)
@@ -214,7 +216,7 @@ class OnlineAnalyzer:
         events: list[dict] | None = None,
         warmup_s: float = 20.0,
         window_s: float = 16.0,
-        step_s: float = 0.1,
+        step_s: float = 0.05,
         tail_s: float = 0.1,
         knee: bool = True,
         knee_window_s: float = 6.0,
@@ -416,28 +418,30 @@ class OnlineAnalyzer:
         return out
 
     def _worth_running(self, foot: _Foot, p: float) -> bool:
-        """Whether a stride can have completed at ``p``: a mid-swing peak (low-passed pitch rate below -60
-        deg/s, as :func:`imu_gait.pipeline.strides.find_midswings` requires) has just become ``tail_s`` old, or
-        ``FALLBACK_S`` passed since the last run (ends of walking bouts). Decided from the samples up to ``p``
-        only, so it does not depend on block sizes either."""
-        if p - foot.last_full >= FALLBACK_S or p >= foot.wake:
-            return True
-        t, _, gyr = foot.buf.between(p - self.tail_s - MIDSWING_SETTLE_S - 1.5, p)
-        if t.size < 10:
-            return False
-        rate = foot.rate_hz or 100.0
-        g = lowpass(gyr @ foot.alignment.R[1], rate, 6.0)
-        # ages: the mid-swing fixes the stance before it (tail_s); MIDSWING_SETTLE_S later the contact after it
-        # is usually known too (the pronation part of the stride ending there)
-        for age in (self.tail_s, self.tail_s + MIDSWING_SETTLE_S):
-            lo, hi = np.searchsorted(t, [p - age - self.step_s, p - age])
-            seg = g[max(lo, 1) : min(hi, g.size - 1)]
-            if seg.size == 0:
-                continue
-            i = np.arange(max(lo, 1), max(lo, 1) + seg.size)
-            if ((seg < -60.0) & (seg <= g[i - 1]) & (seg <= g[i + 1])).any():
-                return True
-        return False
+        """Whether a stride (or its pronation part) can have completed at ``p``: a mid-swing peak (low-passed
+        pitch rate below -60 deg/s, as :func:`imu_gait.pipeline.strides.find_midswings` requires) has just become
+        old enough (``tail_s``: the stance before it is fixed; 0.3 s: the contact after it has been found, the
+        run then sets ``wake`` for the pronation part of the stride ending there; ``tail_s`` +
+        ``MIDSWING_SETTLE_S``: the general mid-swing rule), ``wake`` has come, or ``FALLBACK_S`` passed since the
+        last run (ends of walking bouts). Peaks are remembered once seen, each age fires once. Decided from the
+        samples up to ``p`` only, so it does not depend on block sizes either."""
+        due = p - foot.last_full >= FALLBACK_S or p >= foot.wake
+        t, _, gyr = foot.buf.between(p - 1.0, p)
+        if t.size >= 10:
+            rate = foot.rate_hz or 100.0
+            g = lowpass(gyr @ foot.alignment.R[1], rate, 6.0)
+            i = np.arange(1, g.size - 1)
+            pk = i[(g[i] < -60.0) & (g[i] <= g[i - 1]) & (g[i] <= g[i + 1])]
+            for tp in t[pk[t[pk] <= p - 0.05]]:  # clear of the filter's edge
+                if all(abs(tp - q) > 0.2 for q, _ in foot.peaks):
+                    ages = [self.tail_s, self.tail_s + 0.05, 0.3, self.tail_s + MIDSWING_SETTLE_S]
+                    foot.peaks.append((float(tp), ages))
+        for tp, ages in foot.peaks:
+            if any(p >= tp + a for a in ages):
+                due = True
+                ages[:] = [a for a in ages if p < tp + a]
+        foot.peaks = [(tp, a) for tp, a in foot.peaks if a or p - tp < 1.0]
+        return due
 
     def _run_window(self, foot: _Foot, p: float, final: bool) -> list[StrideUpdate]:
         t, acc, gyr = foot.buf.upto(p)
@@ -461,9 +465,10 @@ class OnlineAnalyzer:
         # the SHOE statistic exactly as the foot step computes it (same functions, same inputs)
         a, w = _foot_frame(prep.acc, prep.gyr, foot.alignment.R)
         still = shoe_statistic(a, w, prep.rate_hz) < STILL_MIDSTANCE
-        rest = lowpass(w[:, 1], prep.rate_hz, 30.0) >= -5.0  # as _merge_without_stance looks at it
+        # the contact and mid-swing filters of detect_foot_events, for the pronation part's settling
+        pitch = (lowpass(w[:, 1], prep.rate_hz, 30.0), lowpass(w[:, 1], prep.rate_hz, 6.0))
         return self._emit(
-            foot, res, float(prep.t[0]), prep.t.size, prep.rate_hz, at_start, final, still, rest
+            foot, res, float(prep.t[0]), prep.t.size, prep.rate_hz, at_start, final, still, pitch
         )
 
     def _settled(
@@ -486,15 +491,26 @@ class OnlineAnalyzer:
         return n - 1 - ev.ic[k + 1] > (3 * MAX_STRIDE_S + self.tail_s) * rate
 
     def _pronation_ready(
-        self, res: FootResult, k: int, n: int, rate: float, still: np.ndarray, rest: np.ndarray
+        self,
+        res: FootResult,
+        k: int,
+        n: int,
+        rate: float,
+        still: np.ndarray,
+        pitch: tuple[np.ndarray, np.ndarray],
     ) -> float:
         """Sample index from which the pronation part of stride ``k`` (its IC, FC and end IC, the eversion over
-        its stance) is final, or inf when that is not known yet. The stance's eversion is anchored at its own
-        mid-stance, which needs the foot still there (else its gravity comes from the whole stride, see
-        :func:`imu_gait.pipeline.foot.mid_stance_up`); FC and that mid-stance need the mid-swing ``m`` after
-        the stance, which no later candidate may replace (``MIDSWING_SETTLE_S``) nor merge with (the foot rests
-        for 60 ms after it); the end IC needs the impact window after the end of the swing's toe-up rotation.
-        The zero-phase filters' edge adds ``tail_s``."""
+        its stance) is final, or inf when that is not known yet.
+
+        - The stance's eversion is anchored at its own mid-stance, which needs the foot still there (else its
+          gravity comes from the whole stride, :func:`imu_gait.pipeline.foot.mid_stance_up`).
+        - FC and that mid-stance need the mid-swing ``m`` after the stance: no later candidate may merge with it
+          (the foot has rested 60 ms after it) nor replace it (a candidate within ``MIDSWING_SETTLE_S``, twice as
+          high): that rule looks ``MIDSWING_SETTLE_S`` past ``m``, but once the foot has rested for 60 ms without
+          a new toe-up lobe, a lobe twice the swing's before ``m + MIDSWING_SETTLE_S`` would be a new swing
+          within a few tens of ms of a contact, which is no gait: then the rest decides.
+        - The end IC needs the impact window after the end of the swing's toe-up rotation (the impact signal is
+          not filtered)."""
         ev = res.events
         if k + 1 >= ev.ic.size or not ev.stride_ok[k] or not still[int(ev.ms[k])]:
             return np.inf
@@ -502,12 +518,25 @@ class OnlineAnalyzer:
         if sw.size != 1 or ev.swing_end.size != ev.ic.size:
             return np.inf
         m = int(sw[0])
+        g_ic, g_sw = pitch
         need = max(round(0.06 * rate), 2)
-        settled = n - 1 - self.tail_s * rate
-        if rest[m : int(settled) + 1].sum() < need:
-            return np.inf
+        known = (
+            int(n - 1 - CONTACT_TAIL_S * rate) + 1
+        )  # samples of g_ic the window's end no longer moves
+        rest = g_ic[m:known] >= -5.0
+        if rest.sum() < need:
+            return np.inf  # a later candidate could still merge with m
+        ready_m = m + (MIDSWING_SETTLE_S + self.tail_s) * rate
+        run = np.convolve(rest, np.ones(need, dtype=int), mode="valid")
+        full = np.flatnonzero(run == need)
+        if full.size:
+            e = m + int(full[0]) + need
+            if -g_sw[e:known].min(initial=0.0) < 0.5 * -g_sw[m]:
+                ready_m = min(ready_m, e + CONTACT_TAIL_S * rate)
+        # the impact signal is unfiltered: the window's last value needs the sample after it (second difference);
+        # the end of the rotation lies IMPACT_WINDOW_S before, well clear of the contact filter's edge
         impact_end = int(ev.swing_end[k + 1] + IMPACT_WINDOW_S * rate) + 3
-        return max(m + MIDSWING_SETTLE_S * rate, impact_end) + self.tail_s * rate
+        return max(ready_m, impact_end)
 
     def _ms_final(self, res: FootResult, ic_sample: float, n: int, rate: float) -> bool:
         """Whether the mid-stance of the stance starting at ``ic_sample`` is fixed: the next mid-swing has been
@@ -531,7 +560,7 @@ class OnlineAnalyzer:
         at_start: bool,
         final: bool,
         still: np.ndarray,
-        rest: np.ndarray,
+        pitch: tuple[np.ndarray, np.ndarray],
     ) -> list[StrideUpdate]:
         """Final updates of the strides settled in this window, then early (``final=False``) updates with the
         pronation part of the following strides whose pronation is settled (spatial columns blank until the
@@ -552,7 +581,7 @@ class OnlineAnalyzer:
                 foot.n_strides += 1
                 foot.last_ic = ic
                 continue
-            ready = self._pronation_ready(res, k, n, rate, still, rest)
+            ready = self._pronation_ready(res, k, n, rate, still, pitch)
             if ready > n - 1:
                 if np.isfinite(ready):
                     foot.wake = t0 + ready / rate
