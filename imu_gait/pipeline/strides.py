@@ -11,7 +11,8 @@ Method:
   resting at or above zero) lies between them, and the heel lowering after a forefoot contact is no swing.
 - Initial contact: the foot-strike impact, the onset of a burst in the second difference of the acceleration
   vector, searched around the end of the swing's toe-up rotation (the rate's upward zero crossing after
-  mid-swing), or earlier for a forefoot contact that is followed by the heel lowering. When the rotation ends
+  mid-swing, bounded by the extrapolated end of its steep deceleration where the rate lingers near zero; an
+  impact under way at the search window's start keeps its own onset), or earlier for a forefoot contact that is followed by the heel lowering. When the rotation ends
   within 25 ms before the shock, contact is put midway (marker-based references put contact at the end of the
   rotation, the shock arrives once heel pad and sole are compressed). Without a clear impact: the end of the
   rotation. Final contact: the toe-down rate peak of push-off before the next mid-swing (the minimum of the
@@ -35,6 +36,9 @@ from imu_gait.pipeline.signal import GRAVITY, lowpass, moving_mean
 
 HEEL_COMPRESSION_S = (
     0.025  # s, longest delay between heel contact and the impact shock at the sensor
+)
+ROTATION_END_SLACK_S = (
+    0.01  # s, how far the level crossing may lag the extrapolated end of the deceleration
 )
 ACTIVITIES = ("walk", "stairs_up", "stairs_down", "run", "other")
 
@@ -142,6 +146,26 @@ def _crossing_up(x: np.ndarray, start: int, stop: int, level: float, hold: int =
     return float("nan")
 
 
+def _rotation_end(g: np.ndarray, start: int, stop: int, level: float, slack: float) -> float:
+    """End of the swing's toe-up rotation after mid-swing ``start``: where the rate ``g`` (deg/s) rises through
+    ``level`` (a few deg/s below zero), but at most ``slack`` samples after the point where the steep
+    deceleration seen at 2x ``level`` would reach ``level`` (extrapolated with the rate's slope there); NaN if
+    neither. The rate of a foot set down on a step can linger just below ``level``: there its crossing is
+    ill-conditioned (a fraction of a deg/s, such as a small change of the sensor's alignment, moves it by tens
+    of ms), the extrapolated end of the steep part is not. Where the rate crosses briskly, the crossing stands
+    (both agree within ``slack``); the result is continuous in the signal either way."""
+    c = _crossing_up(g, start, stop, level)
+    c1 = _crossing_up(g, start, stop, 2.0 * level)
+    if np.isfinite(c1):
+        i = min(int(c1), g.size - 2)
+        slope = float(g[i + 1] - g[i])  # deg/s per sample, > 0 at an upward crossing
+        if slope > 0:
+            e = c1 - level / slope + slack
+            if e < stop:
+                c = min(c, e) if np.isfinite(c) else e
+    return c
+
+
 def impact_signal(acc: np.ndarray, rate_hz: float) -> np.ndarray:
     """Norm of the second difference of the acceleration vector, m/s^4, (n,) (centred; ends repeated).
 
@@ -156,14 +180,17 @@ def impact_signal(acc: np.ndarray, rate_hz: float) -> np.ndarray:
 
 
 def _impact_onsets(
-    impact: np.ndarray, lo: int, hi: int, base: float
+    impact: np.ndarray, lo: int, hi: int, base: float, reach: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Onsets (fractional samples) and peak values of impacts in [lo, hi), if the window's peak exceeds 5x
     ``base``.
 
     An impact is a run of at least two consecutive samples reaching a quarter of the window's peak and 3x
     ``base`` (a single-sample spike is not one); its onset is the first of them plus half a sample, because a
-    second difference reacts one sample early.
+    second difference reacts one sample early. With ``reach`` (< ``lo``), an impact under way at ``lo`` keeps
+    its own onset, back to ``reach`` at most, instead of starting where the window does: so an onset does not
+    jump with the window's start, which follows the end of the toe-up rotation and moves with the sensor's
+    alignment.
     """
     none = (np.empty(0), np.empty(0))
     if hi - lo < 2:
@@ -172,14 +199,21 @@ def _impact_onsets(
     peak = float(win[:-1].max())
     if peak < 5.0 * max(base, 1e-9):
         return none
-    above = win >= max(0.25 * peak, 3.0 * base)
+    level = max(0.25 * peak, 3.0 * base)
+    above = win >= level
     both = above[:-1] & above[1:]
     starts = np.flatnonzero(both & ~np.concatenate([[False], both[:-1]]))
     if not starts.size:
         return none
     ends = np.append(starts[1:], both.size)
     peaks = np.array([win[i : e + 1].max() for i, e in zip(starts, ends, strict=True)])
-    return lo + starts + 0.5, peaks
+    onsets = lo + starts + 0.5
+    if reach is not None and starts[0] == 0:
+        i = lo
+        while i - 1 >= max(reach, 0) and impact[i - 1] >= level:
+            i -= 1
+        onsets[0] = i + 0.5
+    return onsets, peaks
 
 
 def _impact_onset(
@@ -199,7 +233,7 @@ def _impact_onset(
     if hi - midswing < 5:
         return float("nan")
     base = _median(impact[midswing + 1 : hi])
-    near, near_peak = _impact_onsets(impact, a, hi, base)
+    near, near_peak = _impact_onsets(impact, a, hi, base, reach=midswing + 1)
     early, early_peak = _impact_onsets(impact, midswing + 1, a, base)
     if early.size and g is not None:
         i = int(early[-1])
@@ -245,7 +279,7 @@ def detect_foot_events(
         stop = nxt if nxt is not None and nxt - m <= max_gap * 2 else min(m + max_gap, n)
         # end of the toe-up rotation: the rate returns to (nearly) zero; on stairs it may not overshoot
         level = -max(5.0, 0.02 * abs(float(g_ic[m])))
-        ic = _crossing_up(g_ic, m, stop, level)
+        ic = _rotation_end(g_ic, m, stop, level, ROTATION_END_SLACK_S * rate_hz)
         if not np.isfinite(ic):
             continue
         ends.append(ic)
