@@ -243,6 +243,17 @@ def _impact_onset(
     return float(near[0]) if near.size else float("nan")
 
 
+def _compression_share(d: float, longest: float) -> float:
+    """How far (samples) contact lies before the impact onset when the rotation ended ``d`` samples before it:
+    half of ``d`` up to ``longest`` (the heel pad's compression), tapering to zero at 1.5x ``longest`` (a
+    rotation that ended earlier was not stopped by this impact). Continuous, so that an onset-to-rotation
+    distance near ``longest`` (a small change of alignment moves the end of the rotation) moves contact
+    smoothly instead of by half of ``longest``."""
+    if d <= 0.0 or d >= 1.5 * longest:
+        return 0.0
+    return 0.5 * d if d <= longest else longest * (1.5 - d / longest)
+
+
 def _parabolic_peak(x: np.ndarray, i: int) -> float:
     """Sub-sample position of a local maximum at integer ``i``."""
     if i <= 0 or i >= x.size - 1:
@@ -286,13 +297,10 @@ def detect_foot_events(
         if impact is not None:
             onset = _impact_onset(impact, ic, m, rate_hz, g_ic)
             if np.isfinite(onset):
-                if 0.0 <= onset - ic <= HEEL_COMPRESSION_S * rate_hz:
-                    # a rotation that ends just before the shock was stopped by the ground: contact lies between
-                    # the end of the rotation (heel touches) and the shock at the sensor (heel pad and sole
-                    # compressed); marker-based and impact-based references differ by this delay, take the middle
-                    ic = 0.5 * (ic + onset)
-                else:
-                    ic = onset
+                # a rotation that ends just before the shock was stopped by the ground: contact lies between the
+                # end of the rotation (heel touches) and the shock at the sensor (heel pad and sole compressed);
+                # marker-based and impact-based references differ by this delay, take the middle
+                ic = onset - _compression_share(onset - ic, HEEL_COMPRESSION_S * rate_hz)
         i0 = int(np.ceil(ic))
         if nxt is not None and nxt - m <= max_gap * 2:
             # mid-stance: the stillest sample before the next swing; toe-off: the push-off peak after it
