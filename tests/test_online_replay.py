@@ -82,19 +82,19 @@ def test_replay_at_max_speed_gives_the_strides_of_analyze(scenario) -> None:
 
 
 def test_replay_as_live_calibrates_from_the_first_seconds(scenario) -> None:
-    """As live (calibration from the first 20 s), the alignment differs from the whole session's. In steady
-    walking every stride stays within tolerance; on stairs (the calibration period holds the way up and a turn,
-    the session also the way down, axes about 2 deg apart) and in running (an impact onset, a threshold
-    decision, can move by a sample) some strides differ more: known limitation, reported."""
+    """As live (calibration from the first 20 s), the alignment differs from the whole session's (on stairs,
+    whose calibration period holds the way up and a turn and the session also the way down, by about 2 deg).
+    The events do not depend on such small differences: every stride's events within 5 ms. The eversion angles
+    on stairs carry the alignment difference (up to about 2 deg; shares within tolerance printed by
+    benchmarks/bench_online.py)."""
     name, session, offline = scenario
     analyzer = analyzer_for(session)
     replay(session, analyzer, source="samples")
     assert all(f.calibration["period_s"][1] >= 19.9 for f in analyzer.feet.values())
     d = _compare(offline, analyzer.strides)
-    # stairs: the shares within tolerance are printed by benchmarks/bench_online.py (about a third to two
-    # thirds as the foot pipeline evolves); only the alignment-free quantities are asserted here
-    assert d["within"].mean() >= {"walk": 1.0, "stairs": 0.0, "run": 0.7}[name]
-    assert d["same_activity"].mean() >= 0.8
+    assert (d["dt"] <= 0.005).all()
+    assert d["within"].mean() >= {"walk": 1.0, "stairs": 0.6, "run": 1.0}[name]
+    assert d["same_activity"].mean() >= 0.9
 
 
 def test_with_the_same_alignment_online_is_the_offline_computation(scenario) -> None:

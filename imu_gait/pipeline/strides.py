@@ -12,9 +12,11 @@ Method:
 - Initial contact: the foot-strike impact, the onset of a burst in the second difference of the acceleration
   vector, searched around the end of the swing's toe-up rotation (the rate's upward zero crossing after
   mid-swing, bounded by the extrapolated end of its steep deceleration where the rate lingers near zero; an
-  impact under way at the search window's start keeps its own onset), or earlier for a forefoot contact that is followed by the heel lowering. When the rotation ends
-  within 25 ms before the shock, contact is put midway (marker-based references put contact at the end of the
-  rotation, the shock arrives once heel pad and sole are compressed). Without a clear impact: the end of the
+  impact under way at the search window's start keeps its own onset), or earlier for a forefoot contact that
+  is followed by the heel lowering. When the rotation ends within 25 ms before the shock, contact is put midway
+  (marker-based references put contact at the end of the rotation, the shock arrives once heel pad and sole
+  are compressed), tapering to the shock at 37.5 ms (continuous: no jump of IC when a small change of the
+  sensor's alignment moves the end of the rotation). Without a clear impact: the end of the
   rotation. Final contact: the toe-down rate peak of push-off before the next mid-swing (the minimum of the
   pitch rate in the second half of the cycle in Falbriard's sign convention), refined to sub-sample time.
 - Mid-stance: the minimum of the SHOE zero-velocity statistic between IC and FC (Skog et al. 2010, IEEE TBME
