@@ -28,8 +28,8 @@ How online and offline stay the same:
   the mid-swing before the end IC (no later candidate may replace or merge with it: the foot has rested after
   it) and the impact window after the end of that swing's rotation (``IMPACT_WINDOW_S``), and, for the eversion
   anchor, the foot still at the stride's own mid-stance. It is emitted as soon as that has arrived, as a
-  non-final update with the spatial columns (``SPATIAL_COLUMNS``, activity, quality) blank: in walking 0.26 s
-  after the end IC (median; p95 0.29 s wall with 6 sensors at 200 Hz), identical to the final row's values.
+  non-final update with the spatial columns (``SPATIAL_COLUMNS``, activity, quality) blank: in walking 0.25 s
+  after the end IC (median; max 0.26 s wall with 6 sensors at 200 Hz), identical to the final row's values.
   The processing itself takes well under 0.1 s after the completing sample.
 - Knee (``knee=True``, the default, with thigh+shank sensors of a side): the knee calibration (hinge axes,
   segment frames, standing offsets: :class:`imu_gait.pipeline.knee.KneeCalibration`) is estimated once by
@@ -86,6 +86,8 @@ MAX_STRIDE_S = (
 MIDSWING_SETTLE_S = (
     0.4  # find_midswings' min_interval_s: a later candidate this close may replace a mid-swing
 )
+POLL_S = 0.04  # while a contact is due, the window is analysed this often (s of data)
+POLL_AFTER_MIDSWING_S = 0.6  # ... from a mid-swing until this long after it
 CONTACT_TAIL_S = 0.05  # the 30 Hz contact filter's zero-phase edge: older samples no longer move
 IMPACT_WINDOW_S = (
     0.2  # _impact_onset searches the contact impact this long after the end of the toe-up rotation
@@ -224,7 +226,7 @@ class OnlineAnalyzer:
         events: list[dict] | None = None,
         warmup_s: float = 20.0,
         window_s: float = 16.0,
-        step_s: float = 0.05,
+        step_s: float = 0.02,
         tail_s: float = 0.1,
         knee: bool = True,
         knee_window_s: float = 6.0,
@@ -543,7 +545,7 @@ class OnlineAnalyzer:
                 ready_m = min(ready_m, e + CONTACT_TAIL_S * rate)
         # the impact signal is unfiltered: the window's last value needs the sample after it (second difference);
         # the end of the rotation lies IMPACT_WINDOW_S before, well clear of the contact filter's edge
-        impact_end = int(ev.swing_end[k + 1] + IMPACT_WINDOW_S * rate) + 3
+        impact_end = int(ev.swing_end[k + 1] + IMPACT_WINDOW_S * rate) + 2
         return max(ready_m, impact_end)
 
     def _ms_final(self, res: FootResult, ic_sample: float, n: int, rate: float) -> bool:
@@ -603,6 +605,22 @@ class OnlineAnalyzer:
                 out.append(u)
                 foot.early_ic = ic
             pending += 1
+        ev = res.events
+        sw = ev.midswing[-1] if ev.midswing.size else -np.inf
+        before = np.flatnonzero(
+            ev.ic < sw
+        )  # the stance of the stride that ends after the latest mid-swing
+        if (
+            not final
+            and foot.wake == np.inf
+            and before.size
+            and n - 1 - sw < POLL_AFTER_MIDSWING_S * rate
+            and max(foot.early_ic, foot.last_ic) < t0 + ev.ic[before[-1]] / rate - 0.05
+            and still[int(ev.ms[before[-1]])]
+        ):
+            # the pronation part of the stride ending after the latest mid-swing is due (its stance was still):
+            # look again shortly until its settling time is known
+            foot.wake = t0 + (n - 1) / rate + POLL_S
         return out
 
     def _update(
