@@ -92,7 +92,8 @@ def analyze(
             "alignment": "foot z from gravity at rest, y from the dominant gyroscope axis while walking, sign "
             "from the push-off pattern and the direction of travel (unless a mounting was declared)",
             "events": "IC = foot-strike impact near the end of the swing's toe-up rotation (midway when the "
-            "rotation ends within 25 ms before it; the end of the rotation without a clear impact), FC = "
+            "rotation ends up to 25 ms before it, tapering to the impact at 37.5 ms; the end of the rotation "
+            "without a clear impact), FC = "
             "push-off pitch-rate peak, mid-stance = minimum of the SHOE zero-velocity statistic",
             "trajectory": "strapdown between mid-stances, zero velocity at both, linear drift plus a step at "
             "the contact impact",
