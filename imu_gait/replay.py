@@ -3,10 +3,10 @@ recording, in arrival order, at real time, N times faster, or as fast as possibl
 
 Two sources, one stream of ``Arrival`` blocks (host arrival time, placement, samples on the session clock):
 
-- the raw frame log (``raw/<placement>.frames``, live recordings): every notification is decoded by its family's
-  ``firmware_protocols`` Decoder, device references are mapped to the session clock by the recorder's clock fit
-  (:func:`imu_gait.pipeline.timesync.fit_clock` per connection segment over the whole recording, as the recorder
-  does when it finalizes), and the samples are delivered when their notification arrived;
+- the raw frame log (``raw/<placement>.frames``, live recordings): decoded and mapped to the session clock by the
+  recorder's own code (:mod:`imu_gait.ble.decode`: family decoder per connection segment, clock fit over the
+  whole recording, as the recorder does when it finalizes), the samples delivered when their notification
+  arrived;
 - the decoded samples (``<placement>.parquet``; imported, simulated or recorded sessions): blocks of
   ``block_s`` seconds, delivered at the time of their last sample.
 
@@ -30,7 +30,6 @@ from imu_gait.pipeline.online import OnlineAnalyzer, StrideUpdate
 from imu_gait.session import Session
 
 KNEE_SENSORS = ("left_thigh", "left_shank", "right_thigh", "right_shank", "pelvis")
-EVENT_CONNECTING = "connecting"  # the recorder's link-event text that precedes every new connection
 
 
 @dataclass
@@ -67,72 +66,28 @@ def sample_arrivals(session: Session, block_s: float = 0.02) -> Iterator[Arrival
 
 
 def decode_raw_log(path: str | Path, family_name: str, config: Any) -> list[Arrival]:
-    """Decode one sensor's raw frame log into arrivals on the session clock, as the recorder does.
-
-    Per connection segment (a segment starts at the first notification after a ``connecting`` link event; the
-    decoder is reset there): device reference of each block = its ``t_device``, else ``seq / rate``, else the
-    sample count in the segment / rate; the clock fit maps the newest reference of every block to its arrival
-    time; samples whose time does not advance past earlier ones (overlapping segments) are dropped.
-    """
+    """Decode one sensor's raw frame log into arrivals on the session clock, exactly as the recorder maps its
+    samples when it finalizes (:func:`imu_gait.ble.decode.decode_raw_log`): one arrival per notification that
+    gave samples, at its arrival time."""
     import firmware_protocols
-    from firmware_protocols import ProtocolError
-    from imu_gait.pipeline.timesync import fit_clock
-    from imu_gait.rawlog import KIND_EVENT, KIND_NOTIFICATION, read_raw_log
+    from imu_gait.ble.decode import decode_raw_log as decode
 
     family = firmware_protocols.FAMILIES.get(family_name)
     if family is None:
         raise SessionError(
             f"{path}: unknown sensor family {family_name!r}; cannot decode the raw log"
         )
-    log = read_raw_log(path)
-    decoder = family.Decoder(config)
-    rate = float(config.rate_hz)
-    segment, count, new_segment = -1, 0, True
-    rows: list[tuple[float, int, np.ndarray, Any]] = []
-    for f in log.frames:
-        if f.kind == KIND_EVENT:
-            if f.payload.decode("utf-8", "replace").startswith(EVENT_CONNECTING):
-                new_segment = True
-            continue
-        if f.kind != KIND_NOTIFICATION:
-            continue
-        if new_segment:
-            segment, count, new_segment = segment + 1, 0, False
-            decoder.reset()
-        try:
-            blocks = decoder.feed(f.characteristic, f.payload)
-        except ProtocolError:
-            continue
-        for b in blocks:
-            n = len(b)
-            if n == 0:
-                continue
-            if b.t_device is not None:
-                ref = np.asarray(b.t_device, dtype=np.float64)
-            elif b.seq is not None:
-                ref = np.asarray(b.seq, dtype=np.float64) / rate
-            else:
-                ref = (count + np.arange(n)) / rate
-            count += n
-            rows.append((f.t, segment, ref, b))
-    if not rows:
+    cols, _ = decode(path, family, config)
+    if not cols:
         return []
-    fits = {}
-    for seg in {r[1] for r in rows}:
-        pts = [(float(r[2][-1]), r[0]) for r in rows if r[1] == seg]
-        xs, ys = zip(*pts, strict=True)
-        fits[seg] = fit_clock(np.asarray(xs), np.asarray(ys))
-    out: list[Arrival] = []
-    last = -np.inf
-    for t_arr, seg, ref, b in rows:
-        t = fits[seg](ref)
-        keep = t > np.maximum.accumulate(np.r_[last, t[:-1]])
-        if keep.any():
-            last = max(last, float(t[keep][-1]))
-            acc = np.asarray(b.acc, dtype=np.float64)[keep]
-            gyr = np.asarray(b.gyr, dtype=np.float64)[keep]
-            out.append(Arrival(t_arr, "", t[keep], acc, gyr))
-    return out
+    t, arrival = cols["t"], cols["t_arrival"]
+    acc = np.column_stack([cols["acc_x"], cols["acc_y"], cols["acc_z"]])
+    gyr = np.column_stack([cols["gyr_x"], cols["gyr_y"], cols["gyr_z"]])
+    cuts = np.flatnonzero(arrival[1:] != arrival[:-1]) + 1
+    return [
+        Arrival(float(arrival[i]), "", t[i:j], acc[i:j], gyr[i:j])
+        for i, j in zip(np.r_[0, cuts], np.r_[cuts, t.size], strict=True)
+    ]
 
 
 def raw_arrivals(session: Session) -> Iterator[Arrival]:

@@ -1,5 +1,7 @@
 """Replay from the raw frame log (family decoders + clock fit) and from the decoded samples gives identical
-output: a simulated walk streamed by emulated sensors, recorded by the real recorder."""
+output: a simulated walk streamed by emulated sensors, recorded by the real recorder; and the raw log of Polar
+(samples held back to pair acc and gyro frames, a send lag, a reconnect) and Movesense (split payloads, loss)
+sensors decodes to the recorder's samples bit for bit."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ import pytest
 
 import firmware_protocols
 from imu_gait.ble.live_analysis import AnalyzingRecorder
-from imu_gait.ble.recorder import SensorSpec
+from imu_gait.ble.recorder import Recorder, SensorSpec
 from imu_gait.emulator.bleak_backend import bumble_backends, close_central
 from imu_gait.emulator.peripheral import Knobs
 from imu_gait.emulator.server import SensorServer
+from imu_gait.emulator.source import synthetic_imu
 from imu_gait.replay import analyzer_for, raw_arrivals, replay, sample_arrivals
 from imu_gait.session import load_session
 from imu_gait.simulate import SimConfig, simulate
@@ -110,3 +113,63 @@ def test_the_recorder_analyses_strides_while_recording(recorded) -> None:
         assert np.abs(a - b[j]).max() < 0.08
         dur = np.abs(lv["stride_time"].to_numpy() - rp["stride_time"].to_numpy()[j])
         assert dur.max() < 0.08
+
+
+@pytest.fixture(scope="module")
+def polar_movesense(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3.5 s from an emulated Polar (drifting clock, a link drop and reconnect) and Movesense (loss) sensor."""
+    families = {"left_shank": "polar", "right_shank": "movesense"}
+    knobs = {
+        "left_shank": Knobs(
+            jitter_ms=2.0, drift_ppm=80.0, offset_s=400.0, drop_at_s=1.2, drop_silence_s=0.3, seed=3
+        ),
+        "right_shank": Knobs(jitter_ms=2.0, loss=0.05, drift_ppm=-60.0, seed=4),
+    }
+    out = tmp_path_factory.mktemp("rec") / "shanks"
+
+    async def run() -> None:
+        rng = np.random.default_rng(0)
+        sources = {p: synthetic_imu(p, 10.0) for p in families}
+        for d in sources.values():  # sensor noise: Polar's delta frames then hold tens of samples
+            d.acc += rng.normal(0.0, 0.02, d.acc.shape)
+            d.gyr += rng.normal(0.0, 0.3, d.gyr.shape)
+        server = SensorServer(
+            sources, {p: firmware_protocols.FAMILIES[f] for p, f in families.items()}, knobs
+        )
+        sensors = await server.start()
+        rec = Recorder(
+            [SensorSpec(p, sensors[p].name) for p in families],
+            str(out),
+            rate_hz=200.0,
+            backends=bumble_backends(server.link),
+        )
+        await rec.run(3.5)
+        await server.close()
+        await close_central(server.link)
+
+    asyncio.run(run())
+    return out
+
+
+def test_polar_and_movesense_raw_logs_decode_to_the_recorded_samples_bit_for_bit(
+    polar_movesense: Path,
+) -> None:
+    session = load_session(polar_movesense)
+    assert session.sensors["left_shank"].family == "polar"
+    assert len(session.sensors["left_shank"].gaps) == 1, "the Polar link should have dropped once"
+    got: dict[str, list] = {p: [] for p in session.data}
+    for a in raw_arrivals(session):
+        got[a.placement].append(a)
+    for p, d in session.data.items():
+        assert d.t.size > 300, p
+        t = np.concatenate([a.t for a in got[p]])
+        np.testing.assert_array_equal(t, d.t)
+        np.testing.assert_array_equal(np.concatenate([a.acc for a in got[p]]), d.acc)
+        np.testing.assert_array_equal(np.concatenate([a.gyr for a in got[p]]), d.gyr)
+        # a block never arrives before its samples were measured (Polar: its newest sample + one period)
+        assert all(a.t_arrival >= a.t[-1] - 1e-3 for a in got[p])
+    # the Polar decoder holds samples back to pair frames: the clock is fitted to each frame's own newest stamp
+    # plus its send lag, so the samples it holds back arrive in later notifications, well after their time
+    polar = got["left_shank"]
+    lag = np.concatenate([a.t_arrival - a.t for a in polar])
+    assert np.median(lag) > 0.01

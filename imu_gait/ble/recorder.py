@@ -4,7 +4,8 @@ For every named sensor (placement -> advertised name or address) one task finds 
 serialized), configures it with its family's start commands, subscribes, and streams until the link drops, then
 finds it again, reconnects, re-subscribes and restarts the stream; the gap is marked in the session. Every
 notification goes to ``raw/<placement>.frames`` the moment it arrives; a background task decodes, maps device time
-to the session clock (:mod:`imu_gait.pipeline.timesync`) and writes Parquet parts. :meth:`Recorder.stop` (Ctrl-C,
+to the session clock and writes Parquet parts (:mod:`imu_gait.ble.decode`, the same code a replay of the raw log
+uses). :meth:`Recorder.stop` (Ctrl-C,
 SIGTERM, ``duration``) finalizes: stop commands, disconnect, final clock fit, one Parquet file per sensor.
 
 Session clock: seconds since the recorder started (host monotonic clock).
@@ -32,8 +33,18 @@ from bleak.exc import BleakError
 import firmware_protocols
 import firmware_protocols.base
 from firmware_protocols import GattRead, GattWrite, ProtocolError
+from imu_gait.ble.decode import (
+    FINAL_COLUMNS,
+    DecodedBlock,
+    StreamDecoder,
+    block_columns,
+    decode_raw_log,
+    final_columns,
+    fit_segments,
+)
 from imu_gait.ble.store import SessionStore, read_parts
-from imu_gait.pipeline.timesync import ClockFit, fit_clock
+from imu_gait.errors import ImuGaitError
+from imu_gait.pipeline.timesync import ClockFit
 from imu_gait.rawlog import KIND_EVENT, KIND_NOTIFICATION, KIND_WRITE, RawLogWriter
 from imu_gait.session import check_placement
 
@@ -78,7 +89,8 @@ class SensorState:
     name: str = ""
     address: str = ""
     config: Any = None
-    decoder: Any = None
+    # the family decoder over connection segments, and its clock-fit points per segment
+    stream: StreamDecoder | None = None
     client: BleakClient | None = None
     battery: int | None = None
     notifications: int = 0
@@ -86,9 +98,6 @@ class SensorState:
     decode_errors: int = 0
     reconnects: int = 0
     segment: int = -1
-    segment_count: int = (
-        0  # samples decoded in the current segment (device reference without device time)
-    )
     last_arrival: float | None = None
     drop_time: float | None = None
     reconnect_times: list[float] = field(default_factory=list)
@@ -98,8 +107,6 @@ class SensorState:
     handshake: Any = None  # the start dialogue while it runs
     handshake_error: Exception | None = None
     response: asyncio.Event = field(default_factory=asyncio.Event)
-    # per segment: device reference of the newest sample and arrival time of each notification (clock fit)
-    fit_points: dict[int, tuple[list[float], list[float]]] = field(default_factory=dict)
     last_part_t: float = -np.inf
     arrivals: deque = field(
         default_factory=lambda: deque(maxlen=4000)
@@ -112,6 +119,10 @@ class SensorState:
     @property
     def placement(self) -> str:
         return self.spec.placement
+
+    @property
+    def decoder(self) -> Any:
+        return None if self.stream is None else self.stream.decoder
 
     @property
     def lost_packets(self) -> int:
@@ -335,7 +346,7 @@ class Recorder:
         if s.config is None:
             rate = self.rate_hz or family.DEFAULT_CONFIG.rate_hz
             s.config = family.choose_config(rate, device_name=s.name)
-            s.decoder = family.Decoder(s.config)
+            s.stream = StreamDecoder(family, s.config)
         self._set(s, "connecting", f"{s.name} ({family.NAME})")
         s.disconnected.clear()
         kwargs = {} if self.client_backend is None else {"backend": self.client_backend}
@@ -359,10 +370,7 @@ class Recorder:
             raise _FatalSensorError(
                 f"{s.name}: no characteristic {missing[0]} (wrong family or firmware?)"
             )
-        s.decoder.reset()
-        s.segment += 1
-        s.segment_count = 0
-        s.fit_points[s.segment] = ([], [])
+        s.segment += 1  # the decoder is reset at the segment's first notification (StreamDecoder)
         for char in family.NOTIFY_CHARACTERISTICS:
             await client.start_notify(char, self._notification_handler(s))
         await self._read_battery(s, client)
@@ -549,57 +557,36 @@ class Recorder:
 
     def _decode(self, s: SensorState) -> dict[str, np.ndarray] | None:
         """Decode the inbox of one sensor into part columns (provisional session times)."""
-        rows: list[tuple] = []
+        rows: list[DecodedBlock] = []
         while s.inbox:
             t_arr, char, data, segment = s.inbox.popleft()
             try:
-                blocks = s.decoder.feed(char, data)
+                blocks = s.stream.feed(t_arr, char, data, segment)
             except ProtocolError as e:
                 if char not in s.family.NOTIFY_CHARACTERISTICS:
                     continue  # a reply the decoder has no use for (e.g. a configuration read)
                 s.decode_errors += 1
                 s.message = f"bad packet: {e}"
                 continue
-            # clock fit: the device time at which this notification was ready to send (its newest sample, which
-            # decoders that hold samples back report); else the newest sample of each block returned
-            newest = getattr(s.decoder, "newest_t_device", None)
-            if newest is not None:
-                xs, ys = s.fit_points.setdefault(segment, ([], []))
-                xs.append(float(newest) + float(getattr(s.decoder, "ready_lag_s", 0.0)))
-                ys.append(t_arr)
             for b in blocks:
-                n = len(b)
-                if n == 0:
-                    continue
-                if b.t_device is not None:
-                    ref = np.asarray(b.t_device, dtype=np.float64)
-                elif b.seq is not None:
-                    ref = np.asarray(b.seq, dtype=np.float64) / float(s.config.rate_hz)
-                else:
-                    ref = (s.segment_count + np.arange(n)) / float(s.config.rate_hz)
-                s.segment_count += n
-                s.samples += n
-                s.arrivals.append((t_arr, n))
-                if newest is None:
-                    xs, ys = s.fit_points.setdefault(segment, ([], []))
-                    xs.append(float(ref[-1]))
-                    ys.append(t_arr)
-                rows.append((t_arr, segment, ref, b))
+                s.samples += len(b.block)
+                s.arrivals.append((t_arr, len(b.block)))
+            rows.extend(blocks)
         if not rows:
             return None
         return self._columns(s, rows)
 
-    def _columns(self, s: SensorState, rows: list[tuple]) -> dict[str, np.ndarray]:
-        segs = np.concatenate([np.full(len(r[3]), r[1], dtype=np.int64) for r in rows])
-        ref = np.concatenate([r[2] for r in rows])
+    def _columns(self, s: SensorState, rows: list[DecodedBlock]) -> dict[str, np.ndarray]:
+        cols = block_columns(rows)
+        ref, segs = cols["t_ref"], cols["segment"]
         t = np.empty_like(ref)
         for seg in np.unique(segs):
-            xs, ys = s.fit_points[int(seg)]
+            xs, ys = s.stream.fit_points[int(seg)]
             fit = s.fits.get(int(seg))
             # provisional fits: at every checkpoint while they are cheap, then every REFIT_S seconds
             stale = ys[-1] - s.fit_time.get(int(seg), -np.inf) > REFIT_S
             if fit is None or len(xs) <= CHEAP_FIT_POINTS or stale:
-                fit = fit_clock(np.asarray(xs), np.asarray(ys))
+                fit = fit_segments({int(seg): (xs, ys)})[int(seg)]
                 s.fits[int(seg)] = fit
                 s.fit_time[int(seg)] = ys[-1]
             m = segs == seg
@@ -609,21 +596,7 @@ class Recorder:
         t = np.maximum.accumulate(t)
         t[1:] = np.maximum(t[1:], t[:-1] + 1e-9)
         s.last_part_t = float(t[-1])
-        cols: dict[str, np.ndarray] = {"t": t}
-        acc = np.concatenate([np.asarray(r[3].acc, dtype=np.float64) for r in rows])
-        gyr = np.concatenate([np.asarray(r[3].gyr, dtype=np.float64) for r in rows])
-        for i, a in enumerate("xyz"):
-            cols[f"acc_{a}"] = acc[:, i]
-        for i, a in enumerate("xyz"):
-            cols[f"gyr_{a}"] = gyr[:, i]
-        if all(r[3].seq is not None for r in rows):
-            cols["seq"] = np.concatenate([np.asarray(r[3].seq, dtype=np.int64) for r in rows])
-        if all(r[3].t_device is not None for r in rows):
-            cols["t_device"] = ref
-        cols["t_ref"] = ref
-        cols["segment"] = segs
-        cols["t_arrival"] = np.concatenate([np.full(len(r[3]), r[0]) for r in rows])
-        return cols
+        return {"t": t, **cols}
 
     def _update_sensor_meta(self, s: SensorState) -> None:
         if s.family is None:
@@ -683,23 +656,36 @@ class Recorder:
         self.store.write_metadata()
 
     def _final_columns(self, s: SensorState, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        ref, segs = cols["t_ref"], cols["segment"]
-        t = np.empty_like(ref)
-        for seg in np.unique(segs):
-            m = segs == seg
-            xs, ys = s.fit_points.get(int(seg), ([], []))
-            if len(xs) == 0:  # not decoded in this process: refit from the parts
-                xs, ys = ref[m], cols["t_arrival"][m]
-            fit = fit_clock(np.asarray(xs), np.asarray(ys))
-            s.fits[int(seg)] = fit
-            t[m] = fit(ref[m])
-        keep = np.ones(t.size, dtype=bool)
-        keep[1:] = t[1:] > np.maximum.accumulate(t)[:-1]  # overlapping segments: keep time order
-        out = {"t": t[keep]}
-        for c in ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z", "seq", "t_device"):
-            if c in cols:
-                out[c] = cols[c][keep]
-        return out
+        """The parts on the session clock: each segment's clock fitted on its whole recording
+        (:func:`imu_gait.ble.decode.final_columns`). Segments decoded by another process (no fit points in
+        memory): the whole sensor is decoded again from its raw log, as a replay does."""
+        fit_points = {} if s.stream is None else s.stream.fit_points
+        segments = {int(x) for x in np.unique(cols["segment"])}
+        if not all(len(fit_points.get(seg, ((), ()))[0]) for seg in segments):
+            out, fits = self._recover(s)
+            if out:
+                s.fits.update(fits)
+                return {c: out[c] for c in FINAL_COLUMNS if c in out}
+            # no usable raw log: fit the parts' own points (every sample's reference against its arrival)
+            fit_points = dict(fit_points)
+            for seg in segments:
+                if not len(fit_points.get(seg, ((), ()))[0]):
+                    m = cols["segment"] == seg
+                    fit_points[seg] = (cols["t_ref"][m], cols["t_arrival"][m])
+        fits = fit_segments({seg: fit_points[seg] for seg in segments})
+        s.fits.update(fits)
+        out = final_columns(cols, fits)
+        return {c: out[c] for c in FINAL_COLUMNS if c in out}
+
+    def _recover(self, s: SensorState) -> tuple[dict[str, np.ndarray], dict]:
+        """Final columns and clock fits decoded from the sensor's raw log ({} when it cannot be)."""
+        path = self.store.folder / "raw" / f"{s.placement}.frames"
+        if s.family is None or s.config is None or not path.is_file():
+            return {}, {}
+        try:
+            return decode_raw_log(path, s.family, s.config)
+        except ImuGaitError:
+            return {}, {}
 
 
 class _FatalSensorError(Exception):
