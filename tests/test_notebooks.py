@@ -74,9 +74,11 @@ def _images(nb: nbformat.NotebookNode) -> int:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_top_to_bottom(path: Path) -> None:
+def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(KERNEL_CHECK))
+    # what the notebook writes to its temporary folder lands in this test's tmp_path (cleaned by pytest)
+    redirect = f"import tempfile\ntempfile.tempdir = {str(tmp_path)!r}\n"
+    nb.cells.insert(0, nbformat.v4.new_code_cell(KERNEL_CHECK + redirect))
     client = NotebookClient(
         nb,
         kernel_name="python3",

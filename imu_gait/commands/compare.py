@@ -107,8 +107,10 @@ def print_summary(cmp) -> None:
     ]
     for _, r in t.iterrows():
         u = r["unit"]
+        note = r.get("verdict_note", "")
+        note = f" ({note})" if isinstance(note, str) and note else ""
         print(
             f"{r['activity']:<11} {r['side']:<5} {r['label']}: {fv(r['mean_pre'], u)} -> "
             f"{fv(r['mean_post'], u)}, change {fv(r['diff'], u)} [{fv(r['ci_low'], u)}, "
-            f"{fv(r['ci_high'], u)}], MDC95 {fv(r['mdc95'], u)}: {r['verdict']}"
+            f"{fv(r['ci_high'], u)}], MDC95 {fv(r['mdc95'], u)}: {r['verdict']}{note}"
         )
