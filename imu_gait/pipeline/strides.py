@@ -42,6 +42,13 @@ HEEL_COMPRESSION_S = (
 ROTATION_END_SLACK_S = (
     0.01  # s, how far the level crossing may lag the extrapolated end of the deceleration
 )
+BOUT_PAUSE_S = (
+    2.5  # s, no mid-swing candidate for longer than this (the longest stride) ends a bout
+)
+# of two toe-up lobes closer than a swing, the earlier is the swing unless it is less than this share of the later:
+# a swing before the heel lowering of a forefoot contact (stair descent) is 0.38-0.8 of it, an early-swing lobe
+# before a running swing's main one 0.15-0.31 (simulated, 100-200 Hz)
+EARLY_LOBE_SHARE = 1.0 / 3.0
 ACTIVITIES = ("walk", "stairs_up", "stairs_down", "run", "other")
 
 
@@ -104,11 +111,12 @@ def find_midswings(
     """Candidate mid-swing samples: negative peaks of the (low-passed) mediolateral rate.
 
     A candidate must exceed ``min_height_dps`` and 30% of the median height of the larger candidates of the
-    preceding 10 s, itself included (so the threshold follows the gait speed through a session; only the past,
+    preceding 10 s of its bout (a pause longer than ``BOUT_PAUSE_S`` without candidates starts a new one), itself
+    included (so the threshold follows the gait speed through a session; only the past,
     so that the online analyzer, which sees a window of the recent past, decides exactly as offline analysis).
-    Of two candidates closer than ``min_interval_s`` the earlier is the swing unless it is less than half as
-    high: after a forefoot contact (stair descent) the heel lowers in a second toe-up lobe that can be larger
-    than the swing's.
+    Of two candidates closer than ``min_interval_s`` the earlier is the swing unless it is less than a third
+    (``EARLY_LOBE_SHARE``) as high: after a forefoot contact (stair descent) the heel lowers in a second toe-up
+    lobe that can be twice as large as the swing's, and a running swing may start with a small lobe.
     """
     neg = -gyr_ml
     peaks, props = find_peaks(neg, height=min_height_dps, prominence=40.0)
@@ -118,6 +126,12 @@ def find_midswings(
     keep = np.ones(peaks.size, dtype=bool)
     half = 10.0 * rate_hz
     lo = np.searchsorted(peaks, peaks - half)
+    # a pause (no candidate for longer than a slow stride) starts a new bout, judged on its own like the
+    # session's first: after fast walking, slow stair-ascent swings (~30% of its height) are not its remnants
+    pause = np.flatnonzero(np.diff(peaks) > BOUT_PAUSE_S * rate_hz) + 1
+    bout_start = np.zeros(peaks.size, dtype=np.int64)
+    bout_start[pause] = pause
+    lo = np.maximum(lo, np.maximum.accumulate(bout_start))
     hi = np.arange(1, peaks.size + 1)
     for i in range(peaks.size):
         local = h[lo[i] : hi[i]]
@@ -129,7 +143,7 @@ def find_midswings(
     heights: list[float] = []
     for p, v in zip(peaks, h, strict=True):
         if out and p - out[-1] < gap:
-            if heights[-1] < 0.5 * v:
+            if heights[-1] < EARLY_LOBE_SHARE * v:
                 out[-1], heights[-1] = int(p), float(v)
             continue
         out.append(int(p))
