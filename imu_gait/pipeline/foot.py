@@ -123,23 +123,45 @@ def mid_stance_up(
 ) -> np.ndarray:
     """Gravity direction (k, 3) in the foot frame at each stance's mid-stance sample.
 
-    A foot that is still at mid-stance (SHOE statistic ``shoe`` below ``still_threshold``): the mean
-    accelerometer over +/-20 ms. A foot that never rests (running) and has a stride after this stance: the mean
-    specific force over that stride (mid-stance to mid-stance, zero velocity at both ends) rotated into the
-    mid-stance frame by the gyroscope, where the foot's own accelerations integrate to zero. (The still
+    A foot that is still at mid-stance (SHOE statistic ``shoe`` below ``still_threshold`` throughout +/-20 ms):
+    the mean accelerometer over these +/-20 ms. A foot that never rests (running) and has a stride after this
+    stance: the mean specific force over that stride (mid-stance to mid-stance, zero velocity at both ends)
+    rotated into the mid-stance frame by the gyroscope, where the foot's own accelerations integrate to zero;
+    below the threshold only momentarily, with a stride before: that stride's mean likewise. (The still
     estimate is preferred where it exists: a clipped heel-strike impact biases the stride mean.)
     """
     half = max(round(0.02 * rate_hz), 1)
     ups = np.empty((ev.ms.size, 3))
     for k, m in enumerate(ev.ms):
         ups[k] = _up_at(a, int(m), half)
-    for k in np.flatnonzero(ev.stride_ok):
+    if shoe is None:
+        shoe = np.full(a.shape[0], np.inf)
+
+    def stride_mean(k: int, at: int) -> np.ndarray:
         i0, i1 = int(ev.ms[k]), int(ev.ms[k + 1])
-        if i1 - i0 < 3 or (shoe is not None and shoe[i0] < still_threshold):
+        return np.einsum("ji,kjl,kl->ki", R_int[at], R_int[i0 : i1 + 1], a[i0 : i1 + 1]).mean(
+            axis=0
+        )
+
+    for k, m in enumerate(ev.ms):
+        m = int(m)
+        if m >= shoe.size:  # a stance at the window's very end
             continue
-        rel = np.einsum("ji,kjl,kl->ki", R_int[i0], R_int[i0 : i1 + 1], a[i0 : i1 + 1])
-        ups[k] = rel.mean(axis=0)
-    return ups / np.linalg.norm(ups, axis=1, keepdims=True)
+        if shoe[m] >= still_threshold:
+            if k < ev.stride_ok.size and ev.stride_ok[k] and ev.ms[k + 1] - m >= 3:
+                ups[k] = stride_mean(k, m)
+        elif not (shoe[max(m - half, 0) : m + half + 1] < still_threshold).all() and (
+            k > 0 and ev.stride_ok[k - 1] and m - ev.ms[k - 1] >= 3
+        ):
+            # a momentary rest (a running foot may dip below the threshold for a sample while it accelerates
+            # at a steady few m/s^2, which the statistic does not see: ~10 deg of tilt in the mean): the
+            # preceding stride's mean, known at this mid-stance already (as the online analyzer expects)
+            ups[k] = stride_mean(k - 1, m)
+    return _unit(ups)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
 def analyze_foot(
