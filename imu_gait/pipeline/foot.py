@@ -150,7 +150,7 @@ def mid_stance_up(
         if shoe[m] >= still_threshold:
             if k < ev.stride_ok.size and ev.stride_ok[k] and ev.ms[k + 1] - m >= 3:
                 ups[k] = stride_mean(k, m)
-        elif not (shoe[max(m - half, 0) : m + half + 1] < still_threshold).all() and (
+        elif _momentary_rest(shoe, m, still_threshold, half) and (
             k > 0 and ev.stride_ok[k - 1] and m - ev.ms[k - 1] >= 3
         ):
             # a momentary rest (a running foot may dip below the threshold for a sample while it accelerates
@@ -158,6 +158,28 @@ def mid_stance_up(
             # preceding stride's mean, known at this mid-stance already (as the online analyzer expects)
             ups[k] = stride_mean(k - 1, m)
     return _unit(ups)
+
+
+def _momentary_rest(shoe: np.ndarray, m: int, still_threshold: float, half: int) -> bool:
+    """Whether the SHOE statistic is below ``still_threshold`` at sample ``m`` but not throughout +/-``half``."""
+    return bool(
+        shoe[m] < still_threshold
+        and not (shoe[max(m - half, 0) : m + half + 1] < still_threshold).all()
+    )
+
+
+def tilt_uncertain_mask(ev: FootEvents, shoe: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Samples (n,) marking the mid-stances whose gravity direction came from a momentary rest with no stride
+    before it (the first stance of a running bout, :func:`mid_stance_up`): the accelerometer there may be
+    tilted by the foot's own acceleration by up to ~10 deg, so the stride's eversion is flagged."""
+    half = max(round(0.02 * rate_hz), 1)
+    out = np.zeros(shoe.size, dtype=bool)
+    for k, m in enumerate(ev.ms):
+        m = int(m)
+        if m < shoe.size and _momentary_rest(shoe, m, STILL_MIDSTANCE, half):
+            if not (k > 0 and ev.stride_ok[k - 1] and m - ev.ms[k - 1] >= 3):
+                out[m] = True
+    return out
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -228,6 +250,9 @@ def analyze_foot(
     if side_check.get("warning"):
         notes.append(side_check["warning"])
 
+    uncertain = tilt_uncertain_mask(ev, shoe, rate_hz)
+    if uncertain.any():
+        flagged = {**flagged, "tilt_uncertain": uncertain}
     strides, curves, zero_info, zero = _stride_table(
         t0, a, R_int, ev, traj, rate_hz, side, static, flagged, al, eversion_zero, ups
     )
