@@ -59,7 +59,9 @@ class RawLog:
         return (f for f in self.frames if f.kind == KIND_NOTIFICATION)
 
 
-def encode_frame(t: float, characteristic: str, payload: bytes, kind: int = KIND_NOTIFICATION) -> bytes:
+def encode_frame(
+    t: float, characteristic: str, payload: bytes, kind: int = KIND_NOTIFICATION
+) -> bytes:
     """One frame as bytes (see module docstring)."""
     if len(payload) > MAX_PAYLOAD:
         raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
@@ -97,7 +99,9 @@ def read_raw_log(path: str | Path) -> RawLog:
     if not buf.startswith(MAGIC):
         if MAGIC.startswith(buf):  # killed before the magic was complete: an empty log
             return RawLog(path, [], len(buf), "torn file header" if buf else "")
-        raise FormatError(path, f"not an imu-gait raw frame log (expected magic {MAGIC!r})", line=None)
+        raise FormatError(
+            path, f"not an imu-gait raw frame log (expected magic {MAGIC!r})", line=None
+        )
     frames, valid, problem = _scan(buf, path)
     return RawLog(path, frames, len(buf) - valid, problem)
 
@@ -115,7 +119,7 @@ class RawLogWriter:
                 _, valid_end, _ = _scan(buf, self.path)
             elif not MAGIC.startswith(buf):
                 raise FormatError(self.path, "exists and is not an imu-gait raw frame log")
-        self._f = open(self.path, "r+b" if valid_end else "wb")  # noqa: SIM115 - closed in close()
+        self._f = open(self.path, "r+b" if valid_end else "wb")
         if valid_end:
             self._f.truncate(valid_end)
             self._f.seek(valid_end)
@@ -124,7 +128,9 @@ class RawLogWriter:
         self.frames_written = 0
         self.bytes_written = 0
 
-    def write(self, t: float, characteristic: str, payload: bytes, kind: int = KIND_NOTIFICATION) -> None:
+    def write(
+        self, t: float, characteristic: str, payload: bytes, kind: int = KIND_NOTIFICATION
+    ) -> None:
         frame = encode_frame(t, characteristic, payload, kind)
         self._f.write(frame)
         self.frames_written += 1

@@ -48,7 +48,9 @@ SAMPLE_COLUMNS = ("t", *ACC_COLUMNS, *GYR_COLUMNS)
 def check_placement(placement: str) -> str:
     """Return ``placement`` if it is one of :data:`PLACEMENTS`, else raise a UsageError listing them."""
     if placement not in PLACEMENTS:
-        raise UsageError(f"unknown placement {placement!r}; expected one of: {', '.join(PLACEMENTS)}")
+        raise UsageError(
+            f"unknown placement {placement!r}; expected one of: {', '.join(PLACEMENTS)}"
+        )
     return placement
 
 
@@ -177,7 +179,16 @@ class SensorInfo:
     gaps: list[list[float]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
-    _KEYS = ("family", "name", "address", "rate_hz", "acc_range_g", "gyr_range_dps", "firmware", "gaps")
+    _KEYS = (
+        "family",
+        "name",
+        "address",
+        "rate_hz",
+        "acc_range_g",
+        "gyr_range_dps",
+        "firmware",
+        "gaps",
+    )
 
     def to_json(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self._KEYS}
@@ -213,7 +224,16 @@ class Session:
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
-    _KEYS = ("subject", "condition", "activity", "created", "calibration", "events", "notes", "source")
+    _KEYS = (
+        "subject",
+        "condition",
+        "activity",
+        "created",
+        "calibration",
+        "events",
+        "notes",
+        "source",
+    )
 
     def __post_init__(self) -> None:
         for p in self.data:
@@ -365,7 +385,9 @@ def read_samples(path: Path) -> ImuData:
         raise FormatError(path, str(e)) from None
 
 
-PARTS_SUFFIX = ".parts"  # <placement>.parts/NNNNNN.parquet: samples a live recording writes as they come
+PARTS_SUFFIX = (
+    ".parts"  # <placement>.parts/NNNNNN.parquet: samples a live recording writes as they come
+)
 
 
 def read_sample_parts(folder: Path) -> ImuData:
@@ -386,7 +408,9 @@ def read_sample_parts(folder: Path) -> ImuData:
     names = [c for c in tables[0].column_names if all(c in t.column_names for t in tables)]
     for c in SAMPLE_COLUMNS:
         if c not in names:
-            raise FormatError(folder, "missing column in part files; expected t, acc_x..z, gyr_x..z", column=c)
+            raise FormatError(
+                folder, "missing column in part files; expected t, acc_x..z, gyr_x..z", column=c
+            )
     cols = {c: np.concatenate([t.column(c).to_numpy() for t in tables]) for c in names}
     t = np.where(np.isfinite(cols["t"]), cols["t"], -np.inf)
     keep = np.isfinite(t)

@@ -33,8 +33,12 @@ def describe_sensor(data: ImuData, info: SensorInfo) -> dict[str, Any]:
     sat_acc = saturation_mask(data.acc, acc_fs, min_level=4 * GRAVITY)
     sat_gyr = saturation_mask(data.gyr, info.gyr_range_dps, min_level=300.0)
     still = stillest_window(data)
-    g_still = float(np.median(np.linalg.norm(data.acc[still], axis=1))) if len(data) else float("nan")
-    gyr_still = float(np.median(np.linalg.norm(data.gyr[still], axis=1))) if len(data) else float("nan")
+    g_still = (
+        float(np.median(np.linalg.norm(data.acc[still], axis=1))) if len(data) else float("nan")
+    )
+    gyr_still = (
+        float(np.median(np.linalg.norm(data.gyr[still], axis=1))) if len(data) else float("nan")
+    )
     warnings: list[str] = []
     if info.rate_hz and rate and abs(rate / info.rate_hz - 1) > RATE_TOLERANCE:
         warnings.append(f"effective rate {rate:.2f} Hz differs from nominal {info.rate_hz:g} Hz")
@@ -45,7 +49,9 @@ def describe_sensor(data: ImuData, info: SensorInfo) -> dict[str, Any]:
     if sat_gyr.any():
         warnings.append(f"{int(sat_gyr.sum())} samples with the gyroscope saturated")
     if np.isfinite(g_still) and abs(g_still - GRAVITY) > 1.0 and gyr_still < 10:
-        warnings.append(f"acceleration at rest is {g_still:.2f} m/s^2, not ~9.81: check units/calibration")
+        warnings.append(
+            f"acceleration at rest is {g_still:.2f} m/s^2, not ~9.81: check units/calibration"
+        )
     if info.gaps:
         warnings.append(f"{len(info.gaps)} recorder gap(s) marked in session.json")
     return {

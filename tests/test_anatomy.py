@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from imu_gait.anatomy import foot_eversion, foot_pitch, knee_angles, pelvic_drop, rot_x, rot_y, rot_z
+from imu_gait.anatomy import (
+    foot_eversion,
+    foot_pitch,
+    knee_angles,
+    pelvic_drop,
+    rot_x,
+    rot_y,
+    rot_z,
+)
 
 UP = np.array([0.0, 0.0, 1.0])
 
