@@ -339,9 +339,9 @@ def summary_figure(cmp: Comparison, activity: str | None = None) -> Figure | Non
         for sp in ("top", "right", "left"):
             ax_ci.spines[sp].set_visible(False)
         if i == 0:
-            ax_ci.set_title(f"change after − before, 95% CI ({unit})", fontsize=9)
-        else:
-            ax_ci.set_title(unit, fontsize=8, color=NEUTRAL)
+            ax_ci.set_title("change after − before, 95% CI", fontsize=9)
+        # the unit under each row's own axis (a title would sit just below the row above and be misread)
+        ax_ci.set_xlabel(unit, fontsize=8, color=NEUTRAL, labelpad=1)
     fig.supxlabel(
         "Grey band: a change this small cannot be told apart from measurement noise (MDC95). "
         "Before → after are session means.",
