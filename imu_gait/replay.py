@@ -21,13 +21,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from imu_gait.errors import SessionError
 from imu_gait.pipeline.online import OnlineAnalyzer, StrideUpdate
 from imu_gait.session import Session
+
+if TYPE_CHECKING:
+    from imu_gait.knee_calibration import SavedKneeCalibration
 
 KNEE_SENSORS = ("left_thigh", "left_shank", "right_thigh", "right_shank", "pelvis")
 
@@ -155,29 +158,45 @@ def replay(
     return source
 
 
-def analyzer_for(session: Session, calibration: str = "live", **kwargs: Any) -> OnlineAnalyzer:
+def analyzer_for(
+    session: Session,
+    calibration: str = "live",
+    saved_knee: SavedKneeCalibration | None = None,
+    **kwargs: Any,
+) -> OnlineAnalyzer:
     """An online analyzer set up for ``session`` (its sensors and standing calibration window).
 
     ``calibration``: 'live' = as during a recording, from the session's first ``warmup_s`` seconds (a replay as
     it was seen live); 'session' = the calibrations ``analyze`` estimates from the whole session (foot:
     :func:`imu_gait.pipeline.online.session_calibration`; knee: its ``KneeCalibration``; pelvis: frame and
-    standing drop from the whole session's strides), so the strides equal ``analyze``'s."""
+    standing drop from the whole session's strides), so the strides equal ``analyze``'s. ``saved_knee``: a
+    knee calibration of an earlier analysis (:func:`imu_gait.knee_calibration.load_knee_calibration`), checked
+    against the session's sensors (UsageError on a mismatch, warnings into the analyzer's) and used instead of
+    either."""
     from imu_gait.pipeline.online import session_calibration
 
     static = session.calibration.get("static") if session.calibration else None
     offline = None
+    saved_warnings: list[str] = []
+    if saved_knee is not None:
+        from imu_gait.knee_calibration import check_knee_calibration
+
+        saved_warnings = check_knee_calibration(saved_knee, session.sensors, session.subject)
     if calibration == "session":
         kwargs["calibration"] = session_calibration(session, kwargs.get("mounting"))
         if kwargs.get("knee", True) and any(p in session.data for p in KNEE_SENSORS):
             from imu_gait.pipeline.analysis import analyze
             from imu_gait.pipeline.knee import calibration_from_dict
 
-            offline = analyze(session, mounting=kwargs.get("mounting"))
+            offline = analyze(session, mounting=kwargs.get("mounting"), knee_calibration=saved_knee)
             cal = offline.quality.get("knee", {}).get("calibration", {})
             kwargs["knee_calibration"] = {s: calibration_from_dict(d) for s, d in cal.items()}
     elif calibration != "live":
         raise ValueError(f"unknown calibration {calibration!r}; expected 'live' or 'session'")
+    if saved_knee is not None:
+        kwargs["knee_calibration"] = dict(saved_knee.sides)
     analyzer = OnlineAnalyzer(session.sensors, static=static, **kwargs)
+    analyzer.warnings.extend(saved_warnings)
     if offline is not None and "pelvis" in analyzer.other and len(offline.strides):
         pelvis = Session(
             data={"pelvis": session.data["pelvis"]},

@@ -17,6 +17,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="PLACEMENT=PRESET",
         help="declare a known sensor mounting instead of estimating it (repeatable), e.g. left_foot=aligned",
     )
+    p.add_argument(
+        "--knee-calibration",
+        metavar="SRC",
+        help="reuse the knee calibration of an earlier analysis of the same strapping (its output folder or "
+        "quality.json) instead of estimating one, e.g. from a walking session for a squat-only session",
+    )
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
 
 
@@ -49,6 +55,13 @@ def run(args: argparse.Namespace) -> int:
 
     mounting = parse_mountings(args.mounting)
     session = load_session(args.session)
+    knee_calibration = None
+    if args.knee_calibration:
+        from imu_gait.knee_calibration import check_knee_calibration, load_knee_calibration
+
+        knee_calibration = load_knee_calibration(args.knee_calibration)
+        # a mismatch fails here, before the work
+        check_knee_calibration(knee_calibration, session.sensors, session.subject)
     con = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),
@@ -62,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
         def progress(step: str, fraction: float) -> None:
             bar.update(task, completed=fraction, description=step)
 
-        result = analyze(session, mounting=mounting, progress=progress)
+        result = analyze(
+            session, mounting=mounting, progress=progress, knee_calibration=knee_calibration
+        )
         bar.update(task, description="writing files")
         write_analysis(result, args.output, figures=not args.no_figures)
     out = Console()

@@ -29,6 +29,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="live: calibrate from the first 20 s as during a recording (default); session: use the "
         "calibration `imu-gait analyze` estimates from the whole session (same strides as analyze)",
     )
+    p.add_argument(
+        "--knee-calibration",
+        metavar="SRC",
+        help="use the knee calibration of an earlier analysis of the same strapping (its output folder or "
+        "quality.json) instead of calibrating the knees from this session",
+    )
     p.add_argument("--plot", action="store_true", help="a live plot window, redrawn per stride")
     p.add_argument(
         "--cue",
@@ -77,7 +83,14 @@ def run(args: argparse.Namespace) -> int:
     numeric = tuple(c for c in STRIDE_COLUMNS if c not in ("side", "activity", "quality"))
     cue = CueTracker(parse_cue(args.cue, numeric)) if args.cue else None
     session = load_session(args.session)
-    analyzer = analyzer_for(session, calibration=args.calibration, knee=not args.no_knee)
+    saved_knee = None
+    if args.knee_calibration and not args.no_knee:
+        from imu_gait.knee_calibration import load_knee_calibration
+
+        saved_knee = load_knee_calibration(args.knee_calibration)
+    analyzer = analyzer_for(
+        session, calibration=args.calibration, saved_knee=saved_knee, knee=not args.no_knee
+    )
     out = Console()
     err = Console(stderr=True)
     board = StrideBoard(f"imu-gait replay  {Path(args.session).name}", rolling=args.rolling)

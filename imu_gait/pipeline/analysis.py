@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from imu_gait.columns import STRIDE_COLUMNS as CONTRACT_STRIDE_COLUMNS
 from imu_gait.pipeline.foot import analyze_foot
 from imu_gait.pipeline.signal import GRAVITY, prepare_imu
 from imu_gait.session import Session
+
+if TYPE_CHECKING:
+    from imu_gait.knee_calibration import SavedKneeCalibration
 
 STRIDE_COLUMNS = (*CONTRACT_STRIDE_COLUMNS, *EXTRA_STRIDE_COLUMNS)
 FOOT_PLACEMENTS = {"left_foot": "left", "right_foot": "right"}
@@ -71,11 +74,15 @@ def analyze(
     *,
     mounting: Mapping[str, np.ndarray | str] | None = None,
     progress: Progress | None = None,
+    knee_calibration: SavedKneeCalibration | None = None,
 ) -> Analysis:
     """Analyse a session. ``mounting``: optional declared sensor -> segment rotations (3x3) or preset names per
     placement (see :data:`imu_gait.pipeline.calibration.MOUNTING_PRESETS`), replacing the estimated alignment.
+    ``knee_calibration``: a saved knee calibration (:func:`imu_gait.knee_calibration.load_knee_calibration`)
+    used instead of estimating one; checked against the session's sensors first (UsageError on a mismatch).
     ``progress(step, fraction)`` is called as the work advances."""
     mounting = dict(mounting or {})
+    knee_warnings = _check_knee_calibration(session, knee_calibration)
     report = progress or (lambda step, frac: None)
     quality: dict[str, Any] = {
         "session": {
@@ -169,7 +176,9 @@ def analyze(
     )
     squats = pd.DataFrame(columns=list(SQUAT_COLUMNS))
     # further steps (knee, pelvis) add their columns, curves, squats and quality here
-    strides, curves, squats = _add_knee(session, strides, curves, squats, quality, report)
+    strides, curves, squats = _add_knee(
+        session, strides, curves, squats, quality, report, knee_calibration, knee_warnings
+    )
     report("summary", 1.0)
     return Analysis(strides, curves, summarize(strides), squats, quality, {"events": events})
 
@@ -185,16 +194,32 @@ def _add_knee(
     squats: pd.DataFrame,
     quality: dict[str, Any],
     report: Progress,
+    saved: SavedKneeCalibration | None = None,
+    saved_warnings: list[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run :func:`imu_gait.pipeline.knee.analyze_knee` with the foot strides (or none: strides then come from
-    the shanks) and merge its stride columns, curves, squats and quality section."""
+    the shanks) and a saved knee calibration if given, and merge its stride columns, curves, squats and quality
+    section (with the calibration's sensors and where it came from, so that it can be reused)."""
     if not any(p in session.data for p in KNEE_PLACEMENTS):
         return strides, curves, squats
+    from imu_gait.knee_calibration import calibration_sensors
     from imu_gait.pipeline.knee import analyze_knee
 
     report("knee and pelvis", 0.95)
     base = strides[["side", "stride", "activity", "ic", "fc", "end"]] if len(strides) else None
-    res = analyze_knee(session, base)
+    res = analyze_knee(session, base, calibration=saved.sides if saved else None)
+    calibrated = list(res.quality.get("calibration", {}))
+    if saved is not None:
+        res.quality["warnings"][:0] = saved_warnings or []
+        res.quality["calibration_sensors"] = dict(saved.sensors)
+        res.quality["calibration_subject"] = saved.subject
+        res.quality["calibration_source"] = {
+            s: {"source": "loaded", "file": str(saved.source)} for s in calibrated
+        }
+    else:
+        res.quality["calibration_sensors"] = calibration_sensors(session.sensors, calibrated)
+        res.quality["calibration_subject"] = session.subject
+        res.quality["calibration_source"] = {s: {"source": "estimated"} for s in calibrated}
     quality["knee"] = res.quality
     quality["warnings"].extend(res.quality["warnings"])
     if not len(strides) and len(res.strides):
@@ -217,6 +242,14 @@ def _add_knee(
     if len(res.squats):
         squats = res.squats[list(SQUAT_COLUMNS)]
     return strides, curves, squats
+
+
+def _check_knee_calibration(session: Session, saved: SavedKneeCalibration | None) -> list[str]:
+    if saved is None:
+        return []
+    from imu_gait.knee_calibration import check_knee_calibration
+
+    return check_knee_calibration(saved, session.sensors, session.subject)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -455,6 +455,51 @@ def _static_mask(
     return np.zeros(grid.size, dtype=bool)
 
 
+STANDING_ABDUCTION_TOL_DEG = 2.0
+STANDING_TILT_TOL_DEG = 5.0
+
+
+def _standing_check(
+    side: str,
+    th: Orientation,
+    sh: Orientation,
+    cal: KneeCalibration,
+    ang: np.ndarray,
+    static: np.ndarray,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """How this session's standing compares with the given calibration's, whose standing pose (up directions
+    and standing angles) is kept as the zero so that every task of a visit shares one reference. Reports the
+    knee angles of this session's standing under that calibration (deg; 0 when the pose and the strapping are
+    the same) and the tilt of each sensor's up direction from the calibration's (deg), and warns when they
+    differ by more than the frontal-plane accuracy the knee metrics aim at: the person stands differently or
+    a sensor moved on its segment."""
+    if not static.any():
+        return {"pose": "calibration", "this_session": None}
+    tilt = {
+        "thigh": _angle(_up(th, static), cal.up_thigh),
+        "shank": _angle(_up(sh, static), cal.up_shank),
+    }
+    mean = ang[static].mean(axis=0)
+    out = {
+        "pose": "calibration",
+        "this_session": {
+            "flexion_deg": round(float(mean[0]), 2),
+            "abduction_deg": round(float(mean[1]), 2),
+            "rotation_deg": round(float(mean[2]), 2),
+            "up_tilt_thigh_deg": round(tilt["thigh"], 2),
+            "up_tilt_shank_deg": round(tilt["shank"], 2),
+        },
+    }
+    if abs(mean[1]) > STANDING_ABDUCTION_TOL_DEG or max(tilt.values()) > STANDING_TILT_TOL_DEG:
+        warnings.append(
+            f"{side} knee: standing in this session differs from the given calibration's (abduction "
+            f"{mean[1]:+.1f} deg, sensor tilt thigh {tilt['thigh']:.1f} / shank {tilt['shank']:.1f} deg): the "
+            "posture changed or a sensor moved on its segment; angles stay relative to the calibration's standing"
+        )
+    return out
+
+
 def _up(o: Orientation, static: np.ndarray) -> np.ndarray:
     return up_in_sensor(o.acc, static if static.any() else np.ones(o.t.size, dtype=bool))
 
@@ -544,6 +589,7 @@ def analyze_knee(
             quality["knee"][side] = {
                 "axis_from": f"given ({cal.axis_from})",
                 "heading_drift_deg": round(float(np.degrees(np.ptp(np.unwrap(delta)))), 1),
+                "standing": _standing_check(side, th, sh, cal, ang, static, quality["warnings"]),
             }
             continue
         fitted = _calibrate_side(

@@ -30,7 +30,13 @@ def knee_errors(truth: Any, result: Any) -> dict[str, dict[str, float]]:
         _, Rs, _ = truth.segment_pose(f"{side}_shank", t)
         k = knee_angles(Rt, Rs, side)
         static = (t >= c0) & (t <= c1)
-        k = k - k[static].mean(axis=0)
+        if static.any():
+            k = k - k[static].mean(axis=0)
+        else:  # a session cut from a longer simulation: the standing window lies outside it
+            t_ref = np.linspace(c0, c1, 50)
+            _, Rt0, _ = truth.segment_pose(f"{side}_thigh", t_ref)
+            _, Rs0, _ = truth.segment_pose(f"{side}_shank", t_ref)
+            k = k - knee_angles(Rt0, Rs0, side).mean(axis=0)
         gait = np.zeros(t.size, dtype=bool)
         for row in strides[strides["side"] == side].itertuples(index=False):
             gait |= (t >= row.ic) & (t <= row.end)
