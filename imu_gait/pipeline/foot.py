@@ -19,6 +19,7 @@ import numpy as np
 
 from imu_gait.anatomy import foot_eversion
 from imu_gait.columns import CURVE_POINTS, FOOT_COLUMNS
+from imu_gait.pipeline.activity import classify_activity
 from imu_gait.pipeline.calibration import (
     FootAlignment,
     align_foot_sensor,
@@ -31,7 +32,6 @@ from imu_gait.pipeline.calibration import (
 from imu_gait.pipeline.signal import lowpass
 from imu_gait.pipeline.strides import (
     FootEvents,
-    classify_activity,
     detect_foot_events,
     impact_signal,
     shoe_statistic,
