@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo",
     "scan": "scan",
     "record": "record",
+    "finalize": "finalize",
     "emulate": "emulate",
     "replay": "replay",
     "import": "import_",

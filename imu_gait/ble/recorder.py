@@ -42,6 +42,9 @@ from imu_gait.ble.decode import (
     final_columns,
     fit_segments,
 )
+from imu_gait.ble.marks import Command, Mark, MarkBook, merge_into
+from imu_gait.ble.marks_log import MARKS_FILE, MarksLog
+from imu_gait.ble.recover import CONFIG_EVENT
 from imu_gait.ble.store import SessionStore, read_parts
 from imu_gait.errors import ImuGaitError
 from imu_gait.pipeline.timesync import ClockFit
@@ -195,6 +198,8 @@ class Recorder:
 
     ``backends``: (scanner, client) classes for bleak's ``backend=`` (None = platform default).
     ``on_change``: called with the SensorState whenever a sensor changes state (for non-interactive output).
+    ``calibrate_first``: the first this many seconds after every sensor streams are the standing calibration.
+    ``on_mark``: called with every :class:`~imu_gait.ble.marks.Mark` once it is on disk (:meth:`mark`).
     """
 
     def __init__(
@@ -209,6 +214,8 @@ class Recorder:
         connect_timeout: float = 10.0,
         stall_timeout: float = 5.0,
         on_change: Callable[[SensorState], None] | None = None,
+        calibrate_first: float | None = None,
+        on_mark: Callable[[Mark], None] | None = None,
     ) -> None:
         placements = [s.placement for s in sensors]
         if len(set(placements)) != len(placements):
@@ -235,6 +242,12 @@ class Recorder:
         self.sensors = {
             s.placement: SensorState(s, self.store.raw_writer(s.placement)) for s in sensors
         }
+        self.marks = MarkBook()
+        self.calibrate_first = calibrate_first
+        self.on_mark = on_mark
+        self.mark_problem = ""
+        self._marks_log = MarksLog(self.store.folder / MARKS_FILE)
+        self.stop_time: float | None = None
         self._connect_lock = asyncio.Lock()
         self._finder = DeviceFinder(self.scanner_backend)
         self._stop = asyncio.Event()
@@ -259,6 +272,42 @@ class Recorder:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    def mark(self, cmd: Command, t: float | None = None) -> Mark:
+        """Record a mark at session time ``t`` (default now): to the marks log first (fsynced), then to the
+        session metadata (written at the next checkpoint and when the recording ends)."""
+        m = self.marks.resolve(cmd, self.now() if t is None else t)
+        try:
+            self._marks_log.append(m)
+        except OSError as e:  # the mark still reaches session.json at the next checkpoint
+            self.mark_problem = f"cannot write {MARKS_FILE}: {e.strerror or e}"
+        self.marks.apply(m)
+        merge_into(self.store.meta, self.marks)
+        self._meta_dirty = True
+        if self.on_mark is not None:
+            self.on_mark(m)
+        return m
+
+    def all_streaming(self) -> bool:
+        """Every sensor is streaming and has sent data."""
+        return all(s.state == "streaming" and s.notifications > 0 for s in self.sensors.values())
+
+    async def _calibrate_first(self, seconds: float) -> None:
+        """The standing calibration: ``seconds`` from the moment every sensor streams."""
+        while not self.all_streaming():
+            if self.stopping:
+                return
+            await asyncio.sleep(0.02)
+        if (
+            self.marks.calibrating_since is not None
+        ):  # the user started one already: that one counts
+            return
+        start = self.mark(Command("calibrate"))
+        self.marks.calibration_until = start.t + seconds
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), max(0.0, start.t + seconds - self.now()))
+        if self.marks.calibrating_since == start.t and not self.stopping:
+            self.mark(Command("calibrate"), start.t + seconds)
+
     async def run(self, duration: float | None = None) -> None:
         """Record until :meth:`stop` or ``duration`` seconds, then finalize the session folder."""
         tasks = [
@@ -266,6 +315,8 @@ class Recorder:
             for p, s in self.sensors.items()
         ]
         background = asyncio.create_task(self._background())
+        if self.calibrate_first:
+            tasks.append(asyncio.create_task(self._calibrate_first(self.calibrate_first)))
         try:
             if duration is None:
                 await self._stop.wait()
@@ -274,6 +325,7 @@ class Recorder:
                     await asyncio.wait_for(self._stop.wait(), duration)
         finally:
             self._stop.set()
+            self.stop_time = self.now()
             _, pending = await asyncio.wait(tasks, timeout=5.0)
             for t in pending:
                 t.cancel()
@@ -347,6 +399,7 @@ class Recorder:
             rate = self.rate_hz or family.DEFAULT_CONFIG.rate_hz
             s.config = family.choose_config(rate, device_name=s.name)
             s.stream = StreamDecoder(family, s.config)
+        self._log_config(s)
         self._set(s, "connecting", f"{s.name} ({family.NAME})")
         s.disconnected.clear()
         kwargs = {} if self.client_backend is None else {"backend": self.client_backend}
@@ -382,6 +435,23 @@ class Recorder:
             self.store.parts_dir(s.placement).mkdir(exist_ok=True)
         self._update_sensor_meta(s)
         self._meta_dirty = True
+
+    def _log_config(self, s: SensorState) -> None:
+        """The sensor's identity and stream configuration as a link event in its raw log, so that the log alone
+        can be decoded (``imu-gait finalize`` of a folder whose session.json lacks the sensor)."""
+        c = s.config
+        info = {
+            "family": s.family.NAME,
+            "name": s.name,
+            "address": s.address,
+            "rate_hz": float(c.rate_hz),
+            "acc_range_g": c.acc_range_g,
+            "gyr_range_dps": c.gyr_range_dps,
+        }
+        with contextlib.suppress(OSError, ValueError):
+            s.raw.write(
+                self.now(), EVENT_UUID, f"{CONFIG_EVENT} {json.dumps(info)}".encode(), KIND_EVENT
+            )
 
     async def _handshake(self, s: SensorState, client: BleakClient, timeout: float = 5.0) -> None:
         """Run the family's start dialogue: writes, reads, and waiting for replies on the notify characteristics."""
@@ -648,12 +718,22 @@ class Recorder:
                 continue
             self.store.finalize_sensor(s.placement, self._final_columns(s, cols))
             self._update_sensor_meta(s)
+        if self.marks.calibrating_since is not None or self.marks.segment is not None:
+            self._close_marks()
         self.store.meta["recorder"]["finalized"] = True
         self.store.meta["recorder"]["missing"] = [
             p for p, s in self.sensors.items() if p not in self.store.meta["sensors"]
         ]
         self.store.meta["recorder"]["duration_s"] = self.now()
         self.store.write_metadata()
+
+    def _close_marks(self) -> None:
+        """End the open calibration and segment at the moment the recording was stopped."""
+        t = self.stop_time if self.stop_time is not None else self.now()
+        if self.marks.calibrating_since is not None:
+            self.mark(Command("calibrate"), max(t, self.marks.calibrating_since))
+        if self.marks.segment is not None:
+            self.mark(Command("end"), max(t, self.marks.segment["t"]))
 
     def _final_columns(self, s: SensorState, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The parts on the session clock: each segment's clock fitted on its whole recording

@@ -48,6 +48,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-live", action="store_true", help="print state changes instead of the live table"
     )
+    # --- marks while recording (imu_gait.ble.marks) ---
+    p.add_argument(
+        "--marks",
+        choices=("auto", "keys", "lines", "off"),
+        default="auto",
+        help="marks from stdin: single keys in the live view (keys), one command per line (lines, e.g. from "
+        "a pipe), or off; auto = keys in the live view on a terminal, else lines",
+    )
+    p.add_argument(
+        "--calibrate-first",
+        type=float,
+        default=None,
+        metavar="S",
+        help="the first S seconds after every sensor streams are the standing calibration (the subject "
+        "stands still; the view says so)",
+    )
     # --- online stride analysis (imu_gait.ble.live_analysis) ---
     p.add_argument(
         "--no-analysis", action="store_true", help="record only, without live stride metrics"
@@ -72,17 +88,21 @@ def run(args: argparse.Namespace) -> int:
             "name at least one sensor with -s PLACEMENT=NAME_OR_ADDRESS (see `imu-gait scan`)"
         )
     specs = [SensorSpec.parse(x) for x in args.sensor]
+    if args.calibrate_first is not None and not args.calibrate_first > 0:
+        raise UsageError("--calibrate-first: expected a positive number of seconds")
     return asyncio.run(_record(args, specs, backends(args.ble)))
 
 
 async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) -> int:
     import asyncio
+    import contextlib
     import signal
     import sys
 
     from rich.console import Console
 
-    from imu_gait.ble.live import live_view, state_line
+    from imu_gait.ble.live import state_line
+    from imu_gait.ble.record_view import describe, record_view
     from imu_gait.ble.recorder import Recorder
     from imu_gait.errors import ImuGaitError
 
@@ -90,7 +110,7 @@ async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) 
     interactive = sys.stderr.isatty() and not args.no_live
     recorder_cls, extra, board, cue_state = Recorder, {}, None, None
     if not args.no_analysis:  # online stride analysis: see imu_gait.ble.live_analysis
-        from imu_gait.ble.live_analysis import AnalyzingRecorder, recording_view
+        from imu_gait.ble.live_analysis import AnalyzingRecorder
 
         board, on_stride, cue_state = _stride_output(args, interactive)
         recorder_cls, extra = AnalyzingRecorder, {"on_stride": on_stride}
@@ -105,21 +125,35 @@ async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) 
         on_change=None
         if interactive
         else (lambda s: print(state_line(s), file=sys.stderr, flush=True)),
+        calibrate_first=args.calibrate_first,
+        on_mark=None
+        if interactive
+        else (lambda m: print(f"mark: {describe(m)}", file=sys.stderr, flush=True)),
         **extra,
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, rec.stop)
-    if interactive and board is not None:
-        view = asyncio.create_task(recording_view(rec, board, err))
-    else:
-        view = asyncio.create_task(live_view(rec, err)) if interactive else None
-    try:
-        await rec.run(args.duration)
-    finally:
-        if view is not None:
-            view.cancel()
-            await asyncio.gather(view, return_exceptions=True)
+    status = {"message": ""}
+    keys, terminal = _mark_input(args, rec, interactive, status)
+    if args.calibrate_first and not interactive:
+        print(
+            f"calibration: stand still for {args.calibrate_first:g} s once every sensor streams",
+            file=sys.stderr,
+            flush=True,
+        )
+    view = asyncio.create_task(record_view(rec, err, keys, board, status)) if interactive else None
+    with terminal:  # cbreak while recording in keys mode; restored on any exit
+        if keys is not None:
+            keys.start()
+        try:
+            await rec.run(args.duration)
+        finally:
+            if view is not None:
+                view.cancel()
+                await asyncio.gather(view, return_exceptions=True)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
     recorded = rec.store.meta["sensors"]
     for p, s in rec.sensors.items():
         info = recorded.get(p)
@@ -135,11 +169,42 @@ async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) 
         print(
             f"online analysis: {n} strides" + (f", {cue_state['fired']} cues" if cue_state else "")
         )
+    book = rec.marks
+    if book.marks:
+        cal = f"calibration {book.static[0]:.3f}-{book.static[1]:.3f} s, " if book.static else ""
+        print(f"marks: {cal}{len(book.events)} segment(s)/marker(s)")
     print(f"session: {rec.store.folder}")
     if not recorded:
         problems = "; ".join(f"{p}: {s.problem or s.state}" for p, s in rec.sensors.items())
         raise ImuGaitError(f"no sensor delivered data ({problems})")
     return 0
+
+
+def _mark_input(args: argparse.Namespace, rec, interactive: bool, status: dict) -> tuple:
+    """The stdin reader for marks (None when off) and the terminal context (cbreak in keys mode)."""
+    import contextlib
+    import sys
+
+    from imu_gait.ble.mark_input import MarkInput, cbreak, choose_mode, stdin_fd
+
+    fd = stdin_fd()
+    mode = "off" if fd is None else choose_mode(args.marks, fd, interactive)
+    if mode == "off":
+        return None, contextlib.nullcontext()
+
+    def on_command(cmd, t: float) -> None:
+        if rec.stopping:  # the recording has ended: its marks are closed
+            return
+        status["message"] = ""
+        rec.mark(cmd, t)
+
+    def on_error(message: str) -> None:
+        status["message"] = message
+        if not interactive:
+            print(f"mark ignored: {message}", file=sys.stderr, flush=True)
+
+    reader = MarkInput(fd, mode, rec.now, on_command, on_error)
+    return reader, (cbreak(fd) if mode == "keys" else contextlib.nullcontext())
 
 
 def _stride_output(args: argparse.Namespace, interactive: bool) -> tuple:
