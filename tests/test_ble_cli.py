@@ -55,7 +55,7 @@ def _free_port() -> int:
 
 
 class Emulator:
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
         self.port = _free_port()
         self.proc = _popen(
             "emulate",
@@ -65,6 +65,7 @@ class Emulator:
             "300",
             "--seed",
             "1",
+            *extra,
         )
         lines: queue.Queue[str] = queue.Queue()
         threading.Thread(
@@ -82,6 +83,7 @@ class Emulator:
         if len(self.sensors) < 2:
             self.proc.kill()
             raise RuntimeError(f"emulator did not start: {self.proc.stderr.read()}")
+        self.started = time.monotonic()  # just after the sources started playing from their t = 0
 
     @property
     def ble(self) -> str:
