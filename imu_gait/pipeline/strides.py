@@ -16,8 +16,11 @@ Method:
   is followed by the heel lowering. When the rotation ends within 25 ms before the shock, contact is put midway
   (marker-based references put contact at the end of the rotation, the shock arrives once heel pad and sole
   are compressed), tapering to the shock at 37.5 ms (continuous: no jump of IC when a small change of the
-  sensor's alignment moves the end of the rotation). Without a clear impact: the end of the
-  rotation. Final contact: the toe-down rate peak of push-off before the next mid-swing (the minimum of the
+  sensor's alignment moves the end of the rotation). A contact followed by the heel lowering (a second toe-up
+  lobe) is a forefoot contact: there the impact is the contact (the foot lands still rotating toe-up; no heel
+  pad is compressed first), and when that heel lowering is larger than the swing's own toe-up lobe (a slow
+  stair-descent swing) and so taken as the mid-swing, its contact is searched from the swing's lobe before it.
+  Without a clear impact: the end of the rotation. Final contact: the toe-down rate peak of push-off before the next mid-swing (the minimum of the
   pitch rate in the second half of the cycle in Falbriard's sign convention), refined to sub-sample time.
 - Mid-stance: the minimum of the SHOE zero-velocity statistic between IC and FC (Skog et al. 2010, IEEE TBME
   57:2657, generalized likelihood ratio test on accelerometer and gyroscope); used as the zero-velocity instant
@@ -42,6 +45,7 @@ HEEL_COMPRESSION_S = (
 ROTATION_END_SLACK_S = (
     0.01  # s, how far the level crossing may lag the extrapolated end of the deceleration
 )
+IMPACT_GAP_S = 0.005  # s, longest dip below the level inside one impact (which lasts 20-30 ms)
 BOUT_PAUSE_S = (
     2.5  # s, no mid-swing candidate for longer than this (the longest stride) ends a bout
 )
@@ -196,38 +200,45 @@ def impact_signal(acc: np.ndarray, rate_hz: float) -> np.ndarray:
 
 
 def _impact_onsets(
-    impact: np.ndarray, lo: int, hi: int, base: float, reach: int | None = None
+    impact: np.ndarray, lo: int, hi: int, base: float, reach: int | None = None, span: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Onsets (fractional samples) and peak values of impacts in [lo, hi), if the window's peak exceeds 5x
     ``base``.
 
-    An impact is a run of at least two consecutive samples reaching a quarter of the window's peak and 3x
-    ``base`` (a single-sample spike is not one); its onset is the first of them plus half a sample, because a
-    second difference reacts one sample early. With ``reach`` (< ``lo``), an impact under way at ``lo`` keeps
-    its own onset, back to ``reach`` at most, instead of starting where the window does: so an onset does not
-    jump with the window's start, which follows the end of the toe-up rotation and moves with the sensor's
-    alignment.
+    An impact is a group of at least two samples reaching a quarter of the window's peak and 3x ``base``, each
+    at most ``span`` samples after the previous one (a single-sample spike is not one; at high rates the norm of
+    a ringing impact's second difference can dip below the level for a sample between its lobes); its onset is
+    the first of them plus half a sample, because a second difference reacts one sample early. With ``reach``
+    (< ``lo``), an impact under way at ``lo`` keeps its own onset, back to ``reach`` at most, instead of starting
+    where the window does: so an onset does not jump with the window's start, which follows the end of the
+    toe-up rotation and moves with the sensor's alignment.
     """
     none = (np.empty(0), np.empty(0))
     if hi - lo < 2:
         return none
-    win = impact[lo : hi + 1]
-    peak = float(win[:-1].max())
+    win = impact[lo : min(hi + span, impact.size)]
+    peak = float(win[: hi - lo].max())
     if peak < 5.0 * max(base, 1e-9):
         return none
     level = max(0.25 * peak, 3.0 * base)
-    above = win >= level
-    both = above[:-1] & above[1:]
-    starts = np.flatnonzero(both & ~np.concatenate([[False], both[:-1]]))
-    if not starts.size:
+    above = np.flatnonzero(win >= level)
+    groups = [
+        g
+        for g in np.split(above, np.flatnonzero(np.diff(above) > span) + 1)
+        if g.size >= 2 and g[0] < hi - lo
+    ]
+    if not groups:
         return none
-    ends = np.append(starts[1:], both.size)
-    peaks = np.array([win[i : e + 1].max() for i, e in zip(starts, ends, strict=True)])
+    starts = np.array([g[0] for g in groups])
+    peaks = np.array([win[g[0] : g[-1] + 1].max() for g in groups])
     onsets = lo + starts + 0.5
     if reach is not None and starts[0] == 0:
-        i = lo
-        while i - 1 >= max(reach, 0) and impact[i - 1] >= level:
-            i -= 1
+        i, stop = lo, max(reach, 0)
+        while i > stop:
+            back = np.flatnonzero(impact[max(i - span, stop) : i] >= level)
+            if not back.size:
+                break
+            i = max(i - span, stop) + int(back[0])
         onsets[0] = i + 0.5
     return onsets, peaks
 
@@ -249,14 +260,47 @@ def _impact_onset(
     if hi - midswing < 5:
         return float("nan")
     base = _median(impact[midswing + 1 : hi])
-    near, near_peak = _impact_onsets(impact, a, hi, base, reach=midswing + 1)
-    early, early_peak = _impact_onsets(impact, midswing + 1, a, base)
+    span = max(round(IMPACT_GAP_S * rate_hz), 1)
+    near, near_peak = _impact_onsets(impact, a, hi, base, reach=midswing + 1, span=span)
+    early, early_peak = _impact_onsets(impact, midswing + 1, a, base, span=span)
     if early.size and g is not None:
-        i = int(early[-1])
-        heel_lowers = g[i : i + max(round(0.05 * rate_hz), 2) + 1].min() <= g[i] - 50.0
-        if heel_lowers and (not near.size or early_peak[-1] >= near_peak[0]):
+        if heel_lowers(g, early[-1], rate_hz) and (not near.size or early_peak[-1] >= near_peak[0]):
             return float(early[-1])
     return float(near[0]) if near.size else float("nan")
+
+
+def _swing_lobe_before(g: np.ndarray, m: int, lo: int, reach: int, min_dps: float = 20.0) -> int:
+    """The swing's toe-up peak when the toe-up lobe at mid-swing candidate ``m`` is the heel lowering after a
+    forefoot contact, else ``m``.
+
+    A stair-descent swing can rotate toe-up more slowly (40-60 deg/s) than the heel then lowers, and the foot
+    may hover with the rate near zero before it steps down: the larger lobe is then taken as the mid-swing, and
+    the contact lies on its rising flank. Such an earlier lobe is looked for since the push-off (the largest
+    toe-down rate ``g`` after ``lo`` and within ``reach`` samples before ``m``, as for :func:`_toe_offs`): a
+    toe-up lobe of at least ``min_dps`` from which the rate comes back up by at least half its height and
+    ``min_dps`` before falling into the lobe at ``m``."""
+    lo = max(lo, m - reach, 0)
+    if m - lo < 3:
+        return m
+    x = g[lo + int(np.argmax(g[lo:m])) : m]
+    if x.size < 3:
+        return m
+    rise = x - np.minimum.accumulate(
+        x
+    )  # how far the rate has come back up from the deepest toe-up rate before
+    v = int(np.argmax(rise))
+    p1 = int(np.argmin(x[: v + 1]))
+    if x[p1] <= -min_dps and rise[v] >= max(min_dps, -0.5 * x[p1]):
+        return m - x.size + p1
+    return m
+
+
+def heel_lowers(g: np.ndarray, at: float, rate_hz: float) -> bool:
+    """Whether the heel lowers after a contact at sample ``at``: the toe-up rate ``g`` (deg/s, toe-up negative)
+    speeds up by 50 deg/s within 50 ms (a forefoot contact). After a heel strike the foot rotates toe-down to
+    flat instead: a positive lobe, whose decay is no toe-up rotation."""
+    i = int(at)
+    return bool(g[i : i + max(round(0.05 * rate_hz), 2) + 1].min() <= min(g[i], 0.0) - 50.0)
 
 
 def _compression_share(d: float, longest: float) -> float:
@@ -301,6 +345,9 @@ def detect_foot_events(
     cand = _merge_without_stance(cand, g_ic, rate_hz)
     ics, mss, fcs, cyc, ends = [], [], [], [], []
     max_gap = int(max_stride_s * rate_hz)
+    reach = int(
+        0.6 * rate_hz
+    )  # s, longest push-off to mid-swing (the heel lowering after a forefoot contact)
     for j, m in enumerate(cand):
         nxt = cand[j + 1] if j + 1 < cand.size else None
         stop = nxt if nxt is not None and nxt - m <= max_gap * 2 else min(m + max_gap, n)
@@ -311,8 +358,13 @@ def detect_foot_events(
             continue
         ends.append(ic)
         if impact is not None:
-            onset = _impact_onset(impact, ic, m, rate_hz, g_ic)
-            if np.isfinite(onset):
+            lo = int(cand[j - 1]) if j > 0 else 0
+            onset = _impact_onset(impact, ic, _swing_lobe_before(g_ic, m, lo, reach), rate_hz, g_ic)
+            if np.isfinite(onset) and heel_lowers(g_ic, onset, rate_hz):
+                # a forefoot contact: the foot lands still rotating toe-up and the heel lowers after it, so the
+                # rate's approach to zero before it is no heel touching down; the impact is the contact
+                ic = onset
+            elif np.isfinite(onset):
                 # a rotation that ends just before the shock was stopped by the ground: contact lies between the
                 # end of the rotation (heel touches) and the shock at the sensor (heel pad and sole compressed);
                 # marker-based and impact-based references differ by this delay, take the middle
