@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,7 +168,9 @@ def test_finalize_a_recorder_killed_with_sigkill(emulator: Emulator, tmp_path: P
     rec.send("c")
     rec.send("squat left")  # still open when the recorder dies
     rec.wait_for("squat left")
-    time.sleep(1.0)
+    busy = _cli("finalize", str(out))  # the recorder holds its folder
+    assert busy.returncode == 2 and "still at work" in busy.stderr
+    time.sleep(0.5)
     os.kill(rec.proc.pid, signal.SIGKILL)
     rec.proc.wait(10)
     before = json.loads((out / "session.json").read_text())
@@ -177,6 +180,11 @@ def test_finalize_a_recorder_killed_with_sigkill(emulator: Emulator, tmp_path: P
     torn_by_kill = read_raw_log(raw_left).dropped_bytes
     with open(raw_left, "ab") as f:
         f.write(encode_frame(99.0, "00000000-0000-0000-0000-000000000001", b"x" * 20)[:13])
+
+    # the same folder as if the recorder had died before writing session.json
+    bare = tmp_path / "bare"
+    shutil.copytree(out, bare)
+    (bare / "session.json").unlink()
 
     res = _cli("finalize", str(out))
     assert res.returncode == 0, res.stderr
@@ -216,6 +224,17 @@ def test_finalize_a_recorder_killed_with_sigkill(emulator: Emulator, tmp_path: P
     assert res.returncode == 0, res.stderr
     quality = json.loads((tmp_path / "analysis" / "quality.json").read_text())
     assert quality["sensors"]["left_foot"]["alignment"]["gravity_from"] == "static calibration"
+
+    # without session.json: the sensors are described from their raw logs, the samples and marks are the same
+    res = _cli("finalize", str(bare))
+    assert res.returncode == 0, res.stderr
+    assert "no session.json: rebuilt from the raw logs" in res.stdout
+    rebuilt = load_session(bare)
+    assert rebuilt.calibration == session.calibration and rebuilt.events == session.events
+    for p in FEET:
+        assert rebuilt.sensors[p].family == "diy" and rebuilt.sensors[p].rate_hz == 100.0
+        np.testing.assert_array_equal(rebuilt.data[p].t, session.data[p].t)
+        np.testing.assert_array_equal(rebuilt.data[p].gyr, session.data[p].gyr)
 
     # a finished session is refused; --force decodes it again to the same session
     again = _cli("finalize", str(out))

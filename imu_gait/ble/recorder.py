@@ -726,6 +726,7 @@ class Recorder:
         ]
         self.store.meta["recorder"]["duration_s"] = self.now()
         self.store.write_metadata()
+        self.store.lock.release()
 
     def _close_marks(self) -> None:
         """End the open calibration and segment at the moment the recording was stopped."""

@@ -30,7 +30,7 @@ from imu_gait.ble.decode import (
 )
 from imu_gait.ble.marks import MarkBook, merge_into
 from imu_gait.ble.marks_log import MARKS_FILE, read_marks
-from imu_gait.ble.store import read_parts, write_parquet_atomic
+from imu_gait.ble.store import RecordingLock, read_parts, write_parquet_atomic
 from imu_gait.errors import SessionError, UsageError
 from imu_gait.rawlog import KIND_EVENT, KIND_NOTIFICATION, RawFrame, read_raw_log
 from imu_gait.session import (
@@ -90,6 +90,18 @@ def finalize_folder(folder: str | Path, *, force: bool = False) -> Report:
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder")
+    lock = RecordingLock(folder)
+    if not lock.acquire():
+        raise UsageError(
+            f"{folder}: a recorder (or another finalize) is still at work on it; stop it first"
+        )
+    try:
+        return _finalize(folder, force)
+    finally:
+        lock.release()
+
+
+def _finalize(folder: Path, force: bool) -> Report:
     report = Report(str(folder))
     meta = _metadata(folder, report)
     if meta.get("recorder", {}).get("finalized") and not force:

@@ -6,6 +6,9 @@
   and renamed, so a part is whole or absent); a sensor enters ``session.json`` with its first part;
 - :meth:`SessionStore.finalize_sensor` writes ``<placement>.parquet`` with the final clock mapping and removes the
   parts. Until then :func:`imu_gait.session.load_session` reads the parts.
+- while the recorder runs it holds an exclusive lock on ``raw/.recorder.lock`` (:class:`RecordingLock`), which the
+  operating system releases when the process dies however it dies; ``imu-gait finalize`` takes the same lock, so
+  it never touches a recording in progress.
 """
 
 from __future__ import annotations
@@ -22,10 +25,45 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from imu_gait.errors import UsageError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; the recording lock is not enforced there
+    fcntl = None  # type: ignore[assignment]
 from imu_gait.rawlog import RawLogWriter
 from imu_gait.session import PARTS_SUFFIX, SCHEMA_VERSION, write_json_atomic
 
 PART_COLUMNS = ("t", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
+LOCK_FILE = ".recorder.lock"  # in raw/
+
+
+class RecordingLock:
+    """An exclusive advisory lock on ``<session>/raw/.recorder.lock``: held by the recorder while it records,
+    and by ``imu-gait finalize`` while it works. :meth:`acquire` is False when another process holds it."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.path = Path(folder) / "raw" / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        if fcntl is None or not self.path.parent.is_dir():
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        """Unlock and remove the lock file (its absence says nobody is at work on the folder)."""
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)  # closing releases the lock
+        self._fd = None
 
 
 def write_parquet_atomic(columns: dict[str, np.ndarray], path: Path) -> None:
@@ -61,6 +99,8 @@ class SessionStore:
                 f"{self.folder}: already exists and is not empty (choose another output folder)"
             )
         (self.folder / "raw").mkdir(parents=True, exist_ok=True)
+        self.lock = RecordingLock(self.folder)
+        self.lock.acquire()  # a new, empty folder: nobody else can hold it yet
         self.meta: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "subject": "anonymous",
