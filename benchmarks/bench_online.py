@@ -99,11 +99,10 @@ def real_time(session, speed: float, dur: float, knee: bool) -> None:
         start.setdefault("wall", now)
         return now
 
-    rows, early, pronation = [], [], []
+    updates = []  # (wall time, data time, final, row)
 
     def on_update(u) -> None:
-        part = rows if u.final else pronation if np.isnan(u.row["stride_length"]) else early
-        part.append((time.monotonic(), u.data_t, u.row["end"]))
+        updates.append((time.monotonic(), u.data_t, u.final, dict(u.row)))
 
     analyzer = analyzer_for(session, knee=knee)
     first_t = min(d.t[0] for d in session.data.values())
@@ -114,25 +113,71 @@ def real_time(session, speed: float, dur: float, knee: bool) -> None:
     first_arrival = first_t + 0.02
     # strides emitted while streaming (not at the end of the data), after the calibration period
     calibrated = first_t + analyzer.warmup_s + 1.0
-    live = [(w, d, e) for w, d, e in rows if d < dur - 0.5 and e > calibrated]
-    proc = np.array([w - (start["wall"] + (d - first_arrival) / speed) for w, d, _ in live])
-    end_ic = np.array([w - (start["wall"] + (e - first_arrival) / speed) for w, _, e in live])
+
+    def wall_of(s: float) -> float:
+        return start["wall"] + (s - first_arrival) / speed
 
     def dist(x: np.ndarray) -> str:
+        if not x.size:
+            return "none"
         return f"median {np.median(x):.3f} s, p95 {np.percentile(x, 95):.3f} s, max {x.max():.3f} s (n={x.size})"
 
+    # per stride: the first update carrying each part, and the final row
+    parts = {
+        "timing + pronation + activity": "eversion_excursion",
+        "knee valgus (provisional)": "knee_abduction_peak",
+        "stride length / speed": "stride_length",
+    }
+    first: dict[str, dict] = {p: {} for p in parts}
+    final = {}
+    for w, d, fin, row in updates:
+        key = (row["side"], row["stride"])
+        if d >= dur - 0.5 or row["end"] <= calibrated:
+            continue
+        for label, col in parts.items():
+            v = row.get(col, float("nan"))
+            if key not in first[label] and isinstance(v, float) and np.isfinite(v):
+                first[label][key] = (w, row)
+        if fin:
+            final[key] = (w, row)
     print(
-        f"  strides emitted: {len(rows)}, {len(live)} of them while streaming after the calibration period"
+        f"  strides emitted: {sum(1 for u in updates if u[2])}, {len(final)} of them while streaming "
+        "after the calibration period"
     )
-    print(f"  processing latency (completing sample -> metrics): {dist(proc)}  [target <= 0.3 s]")
-    print(f"  end-IC latency (stride end -> metrics, incl. look-ahead): {dist(end_ic)}")
-    for label, part in (("pronation part", pronation), ("foot row before the knee columns", early)):
-        first = [(w, d, e) for w, d, e in part if d < dur - 0.5 and e > calibrated]
-        if first:
-            e_ic = np.array(
-                [w - (start["wall"] + (e - first_arrival) / speed) for w, _, e in first]
-            )
-            print(f"  {label} (final=False), end-IC latency: {dist(e_ic)}")
+    proc = np.array(
+        [
+            w - wall_of(d)
+            for w, d, fin, row in updates
+            if fin and (row["side"], row["stride"]) in final
+        ]
+    )
+    print(f"  processing latency (completing sample -> final row): {dist(proc)}")
+    print(
+        "  end-IC latency (stride end -> first shown, incl. the detector's look-ahead) [target <= 0.3 s]:"
+    )
+    for label in parts:
+        lat = np.array([w - wall_of(row["end"]) for w, row in first[label].values()])
+        print(f"    {label:31s} {dist(lat)}")
+    lat = np.array([w - wall_of(row["end"]) for w, row in final.values()])
+    print(f"    {'final row (= analyze)':31s} {dist(lat)}")
+    diffs = {
+        c: [
+            abs(r[c] - final[k][1][c])
+            for k, (_, r) in first["knee valgus (provisional)"].items()
+            if k in final
+        ]
+        for c in (
+            "knee_abduction_ic",
+            "knee_abduction_peak",
+            "knee_frontal_excursion",
+            "knee_flexion_peak_stance",
+        )
+    }
+    if any(diffs.values()):
+        print(
+            "  provisional knee columns vs the final row (median / max |difference|, deg): "
+            + ", ".join(f"{c} {np.median(v):.2f} / {np.max(v):.2f}" for c, v in diffs.items() if v)
+        )
     print(f"  CPU: {cpu:.2f} s over {wall:.1f} s wall = {cpu / wall:.2f} of one core")
 
 

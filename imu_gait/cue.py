@@ -63,11 +63,20 @@ class CueTracker:
 
     rule: CueRule
     runs: dict[str, int] = field(default_factory=dict)
+    counted: dict[str, int] = field(default_factory=dict)  # per side the last stride number counted
 
-    def update(self, side: str, value: float) -> bool:
-        """Add one stride of ``side`` with the metric ``value``; True when the cue fires now."""
+    def update(self, side: str, value: float, stride: int | None = None) -> bool:
+        """Add one stride of ``side`` with the metric ``value``; True when the cue fires now.
+
+        With ``stride`` (its number), a stride counts once, with the first update that has the metric: the
+        live analysis emits a stride's metrics early (provisional knee columns within 0.3 s of its end) and
+        its final row later, and the cue must not wait for the final row nor count a stride twice."""
         if value is None or not math.isfinite(value):
             return False
+        if stride is not None:
+            if stride <= self.counted.get(side, -1):
+                return False
+            self.counted[side] = stride
         if not self.rule.passes(value):
             self.runs[side] = 0
             return False

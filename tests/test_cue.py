@@ -52,3 +52,19 @@ def test_tone_is_a_short_valid_wav(tmp_path) -> None:
     spectrum = np.abs(np.fft.rfft(x))
     assert np.fft.rfftfreq(x.size, 1 / 8000)[np.argmax(spectrum)] == pytest.approx(1000.0, abs=5.0)
     assert abs(x[0]) < 0.05 * 32767  # faded in: no click
+
+
+def test_a_stride_counts_once_with_its_first_update_that_has_the_metric() -> None:
+    """Live analysis emits a stride early (provisional) and again as its final row: the cue must fire on the
+    early one and not count the final row again."""
+    cue = CueTracker(parse_cue("knee_abduction_peak>6:2"))
+    # stride 0: foot part without the metric, provisional knee columns, final row
+    assert cue.update("left", float("nan"), stride=0) is False
+    assert cue.update("left", 7.0, stride=0) is False
+    assert cue.update("left", 7.2, stride=0) is False  # the final row of the same stride: not counted again
+    assert cue.update("left", 6.5, stride=1) is True  # the second stride in a row fires at its first value
+    assert cue.update("left", 6.5, stride=1) is False
+    # a final row below the threshold for an already counted stride does not reset the run
+    assert cue.update("right", 8.0, stride=0) is False
+    assert cue.update("right", 2.0, stride=0) is False
+    assert cue.update("right", 8.0, stride=1) is True

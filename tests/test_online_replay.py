@@ -147,34 +147,38 @@ def test_strides_are_emitted_while_walking_not_at_the_end() -> None:
 
 
 def test_pronation_part_comes_early_and_equals_the_final_row(scenario) -> None:
-    """While walking (foot still at mid-stance), each stride's timing and pronation are emitted once its end IC is
-    known (final=False, spatial columns blank), identical to the final row that follows at the next
-    mid-stance; in running (no still mid-stance) the stance's gravity needs the next stride: no early part then."""
+    """Each stride's timing, pronation and activity are emitted once its end IC is known (final=False, the
+    trajectory's columns blank until the next mid-stance is fixed). With the foot still at mid-stance (walking,
+    stairs) the pronation equals the final row's; a running stance takes its gravity from the stride up to the
+    next mid-stance, seen only partly then: within a few hundredths of a degree."""
     name, session, _ = scenario
-    analyzer = analyzer_for(session)
+    analyzer = analyzer_for(session, warmup_s=8.0)  # a shorter calibration: more strides streamed after it
     early, final = {}, {}
     for a in sample_arrivals(session):
         for u in analyzer.feed(a.placement, a.t, a.acc, a.gyr):
             (final if u.final else early)[(u.side, u.row["stride"])] = (u, a.t_arrival)
     for u in analyzer.finish():
         final[(u.side, u.row["stride"])] = (u, np.inf)
-    assert len(early) >= {"walk": 8, "stairs": 8, "run": 0}[name]
+    assert len(early) >= {"walk": 8, "stairs": 8, "run": 8}[name]
     cols = ["ic", "fc", "end", "stride_time", "stance_time", "eversion_ic", "eversion_peak"]
-    cols += ["eversion_excursion", "eversion_velocity_peak", "time_to_peak_eversion"]
+    cols += ["eversion_excursion", "time_to_peak_eversion"]
+    tol = 1e-4 if name != "run" else 0.2
+    agree = []
     for key, (u, t) in early.items():
         f, t_final = final[key]
-        assert np.isnan(u.row["stride_length"]) and u.row["activity"] == ""
-        assert np.isfinite(f.row["stride_length"]) and f.row["activity"] != ""
+        assert np.isnan(u.row["stride_length"]) and np.isnan(u.row["speed"])
+        assert np.isfinite(f.row["stride_length"])
+        agree.append(u.row["activity"] == f.row["activity"])
         # (the eversion windows of a foot result are filtered as one block padded to the longest: 1e-5 deg)
-        assert [u.row[c] for c in cols] == pytest.approx([f.row[c] for c in cols], abs=1e-4)
-        np.testing.assert_allclose(u.curves["value"], f.curves["value"], atol=1e-4)
+        assert [u.row[c] for c in cols] == pytest.approx([f.row[c] for c in cols], abs=tol)
+        np.testing.assert_allclose(u.curves["value"], f.curves["value"], atol=tol)
         # after the end IC (its impact window), before the final row (the next mid-stance)
         assert u.row["end"] + 0.2 < t < t_final
+    assert np.mean(agree) >= 0.9
     # after the calibration period (strides before it come when it is done)
     delays = [t - u.row["end"] for u, t in early.values() if u.row["end"] > analyzer.warmup_s + 1]
-    if name != "run":
-        # issue 8: within 0.3 s of the stride's end (data time here; the processing adds about 0.05 s)
-        assert np.median(delays) < 0.4
+    # issue 8: within 0.3 s of the stride's end (data time here; the processing adds about 0.05 s)
+    assert np.median(delays) < 0.3
 
 
 def test_memory_is_bounded_by_the_window() -> None:
@@ -243,13 +247,20 @@ def test_knee_and_pelvis_columns_online_agree_with_analyze() -> None:
     stride."""
     session = simulate(SimConfig.walk(strides=16), seed=4).session  # all seven placements
     offline = analyze(session).strides
-    analyzer = analyzer_for(session)
+    analyzer = analyzer_for(session, warmup_s=12.0)  # more strides streamed after the calibration
     updates = []
     replay(session, analyzer, source="samples", on_update=updates.append)
     online = analyzer.strides
     assert set(analyzer.knee_calibration) == {"left", "right"}
-    # the foot part of each stride comes first (for the live view), the final row KNEE_TAIL_S later
-    early = {(u.side, u.row["stride"]): u for u in updates if not u.final}
+    # the foot part of each stride comes first (for the live view), then provisional knee/pelvis columns from
+    # a window ending at the newest sample, then the final row KNEE_TAIL_S later
+    early, provisional = {}, {}
+    for u in updates:
+        key = (u.side, u.row["stride"])
+        if not u.final and key not in early:
+            early[key] = u
+        elif not u.final and np.isfinite(u.row.get("knee_abduction_peak", np.nan)):
+            provisional.setdefault(key, u)
     finals = {(u.side, u.row["stride"]): u for u in updates if u.final}
     assert len(finals) == len(online) and set(early) <= set(finals)
     assert len(early) >= len(finals) - 2  # all but those emitted at the end of the data
@@ -258,9 +269,14 @@ def test_knee_and_pelvis_columns_online_agree_with_analyze() -> None:
         assert u.row["eversion_peak"] == pytest.approx(finals[key].row["eversion_peak"], abs=1e-4)
     # after the calibration period (strides emitted as they complete) the foot part is seconds earlier
     calibrated = max(f.calibration["period_s"][1] for f in analyzer.feet.values())
-    streamed = [k for k, u in early.items() if u.data_t > calibrated + 0.5]
+    streamed = [k for k, u in early.items() if u.data_t > calibrated + 0.5 + 3.0]
     assert len(streamed) >= 4
     assert all(finals[k].data_t - early[k].data_t >= 0.9 for k in streamed)
+    knee = ["knee_abduction_ic", "knee_abduction_peak", "knee_frontal_excursion", "pelvic_drop_peak"]
+    for k in streamed:
+        p, f = provisional[k], finals[k]
+        assert p.data_t - early[k].data_t < 0.1 and f.data_t - p.data_t > 2.0
+        assert [p.row[c] for c in knee] == pytest.approx([f.row[c] for c in knee], abs=1.0)
     assert analyzer.pelvis_calibration is not None
     cols = ["knee_abduction_ic", "knee_abduction_peak", "knee_frontal_excursion"]
     for side in ("left", "right"):

@@ -102,15 +102,17 @@ def run(args: argparse.Namespace) -> int:
 
     def on_update(u) -> None:
         board.add(u)
-        if not u.final:  # the foot part, knee columns follow: shown, not counted
-            if live is not None:
-                live.update(board.render(analyzer))
-            return
-        if cue is not None and cue.update(u.side, u.row.get(cue.rule.metric, float("nan"))):
+        # the cue acts on the first update with its metric (provisional ones come within 0.3 s of a stride's end)
+        value = u.row.get(cue.rule.metric, float("nan")) if cue is not None else None
+        if cue is not None and cue.update(u.side, value, stride=u.row["stride"]):
             how = player.play()
             board.cue_text = f"CUE ({how}): {u.side} {cue.rule} at stride {u.row['stride']}"
             if not interactive:
                 out.print(board.cue_text, highlight=False)
+        if not u.final:  # an early part of the stride: shown, not counted in the means
+            if live is not None:
+                live.update(board.render(analyzer))
+            return
         if plot is not None:
             plot.add(u)
         if live is not None:

@@ -80,6 +80,10 @@ KNEE_TAIL_S = (
     3.0  # knee window extends this far past a stride's end (centred 6 s heading window, VQF)
 )
 FALLBACK_S = 1.0  # the window is analysed at least this often (s of data)
+EARLY_KNEE_LEAD_S = 3.0  # ... from a window starting this long before its IC (shorter: sooner)
+EARLY_KNEE_TAIL_S = (
+    0.05  # provisional knee columns once the knee sensors reach this far past a stride's end
+)
 MAX_STRIDE_S = (
     2.5  # detect_foot_events' longest stride: a mid-swing further away ends a walking bout
 )
@@ -248,6 +252,11 @@ class OnlineAnalyzer:
         self._knee_ready = False  # calibration of the knee/pelvis sensors done (or given)
         self.pelvis_calibration: tuple[np.ndarray, dict[str, float]] | None = None
         self._pending_knee: list[StrideUpdate] = []
+        self._pending_early: list[
+            StrideUpdate
+        ] = []  # foot parts awaiting their provisional knee columns
+        self._early_knee_last: dict[str, int] = {}  # per side the last stride given them
+        self._early_knee_cols: dict[str, dict[str, float]] = {}
         self.rows: list[dict[str, Any]] = []
         self.curve_blocks: list[pd.DataFrame] = []
         for p, info in sensors.items():
@@ -522,8 +531,13 @@ class OnlineAnalyzer:
         - The end IC needs the impact window after the end of the swing's toe-up rotation (the impact signal is
           not filtered)."""
         ev = res.events
-        if k + 1 >= ev.ic.size or not ev.stride_ok[k] or not still[int(ev.ms[k])]:
+        if k + 1 >= ev.ic.size or not ev.stride_ok[k]:
             return np.inf
+        ms_ready = 0.0
+        if not still[int(ev.ms[k])]:
+            # a stance without rest takes its gravity from the stride's mean up to the next mid-stance
+            # (mid_stance_up), whose sample is provisional until it lies clear of the window's end
+            ms_ready = float(ev.ms[k + 1]) + 0.05 * rate
         sw = ev.midswing[(ev.midswing > ev.ic[k]) & (ev.midswing < ev.ic[k + 1])]
         if sw.size != 1 or ev.swing_end.size != ev.ic.size:
             return np.inf
@@ -546,7 +560,7 @@ class OnlineAnalyzer:
         # the impact signal is unfiltered: the window's last value needs the sample after it (second difference);
         # the end of the rotation lies IMPACT_WINDOW_S before, well clear of the contact filter's edge
         impact_end = int(ev.swing_end[k + 1] + IMPACT_WINDOW_S * rate) + 2
-        return max(ready_m, impact_end)
+        return max(ready_m, impact_end, ms_ready)
 
     def _ms_final(self, res: FootResult, ic_sample: float, n: int, rate: float) -> bool:
         """Whether the mid-stance of the stance starting at ``ic_sample`` is fixed: the next mid-swing has been
@@ -598,9 +612,9 @@ class OnlineAnalyzer:
                 break
             if ic > foot.early_ic + 0.1:
                 u = self._update(foot, cols, res.curves, j, foot.n_strides + pending, data_t)
+                # the trajectory needs the next mid-stance fixed: a few cm off until then (bench_online)
                 for c in SPATIAL_COLUMNS:
                     u.row[c] = float("nan")
-                u.row["activity"] = u.row["quality"] = ""
                 u.final = False
                 out.append(u)
                 foot.early_ic = ic
@@ -616,7 +630,6 @@ class OnlineAnalyzer:
             and before.size
             and n - 1 - sw < POLL_AFTER_MIDSWING_S * rate
             and max(foot.early_ic, foot.last_ic) < t0 + ev.ic[before[-1]] / rate - 0.05
-            and still[int(ev.ms[before[-1]])]
         ):
             # the pronation part of the stride ending after the latest mid-swing is due (its stance was still):
             # look again shortly until its settling time is known
@@ -669,11 +682,19 @@ class OnlineAnalyzer:
         self._pending_knee.extend(out)
         # the foot part now, for the live view
         early = pronation + [
-            StrideUpdate(u.side, dict(u.row), u.curves, u.data_t, final=False) for u in out
+            StrideUpdate(u.side, self._with_early_knee(u.row), u.curves, u.data_t, final=False)
+            for u in out
         ]
         if final:
             early = []
         have = min((b.end for b in self.other.values()), default=-np.inf)
+        if not final:
+            # one knee window per call, the provisional ones first and only from earlier calls: the foot parts
+            # emitted now are not held up by knee work (they are what the live view shows first)
+            provisional = self._early_knee(have)
+            self._pending_early.extend(early)
+            if provisional:
+                return early + provisional
         ready = [u for u in self._pending_knee if final or have >= u.row["end"] + KNEE_TAIL_S]
         if not ready:
             return early
@@ -684,6 +705,8 @@ class OnlineAnalyzer:
                     early  # calibrate with the strides of both legs (the pelvis frame needs them)
                 )
             self._calibrate_knee()
+        if not final:
+            ready = ready[:1]
         self._pending_knee = [u for u in self._pending_knee if u not in ready]
         for u in ready:
             self._add_knee(u)
@@ -692,6 +715,43 @@ class OnlineAnalyzer:
         self._record(ready)
         self._trim_other()
         return early + ready
+
+    def _early_knee(self, have: float) -> list[StrideUpdate]:
+        """Provisional knee/pelvis columns of the strides whose foot part was emitted, as soon as the knee sensors
+        have delivered ``EARLY_KNEE_TAIL_S`` past the stride's end (one window from ``knee_window_s`` before its
+        IC to the newest knee sample): for the live view and the cue, within a fraction of a degree of the final
+        row that follows ``KNEE_TAIL_S`` later (VQF and the heading alignment then see both sides of the stride;
+        benchmarks/bench_online.py prints the differences)."""
+        if not self._knee_ready or (not self.knee_calibration and "pelvis" not in self.other):
+            self._pending_early = [u for u in self._pending_early if have < u.row["end"] + 10.0]
+            return []
+        out, wait = [], []
+        for u in self._pending_early:
+            if u.row["stride"] <= self._early_knee_last.get(u.side, -1):
+                continue  # a stride gets its provisional knee columns once
+            if have < u.row["end"] + EARLY_KNEE_TAIL_S:
+                wait.append(u)
+                continue
+            if out:
+                wait.append(u)
+                continue
+            v = StrideUpdate(u.side, dict(u.row), u.curves, u.data_t, final=False)
+            self._add_knee(v, t1=have, lead_s=EARLY_KNEE_LEAD_S)
+            v.data_t = max(v.data_t, min(u.row["end"] + EARLY_KNEE_TAIL_S, have))
+            self._early_knee_last[u.side] = u.row["stride"]
+            self._early_knee_cols[u.side] = {
+                c: v.row[c] for c in (*KNEE_COLUMNS, "pelvic_drop_peak") if c in v.row
+            }
+            out.append(v)
+        self._pending_early = wait
+        return out
+
+    def _with_early_knee(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``row`` with the provisional knee columns already shown for its stride (if any)."""
+        out = dict(row)
+        if self._early_knee_last.get(row["side"]) == row["stride"]:
+            out.update(self._early_knee_cols.get(row["side"], {}))
+        return out
 
     def _record(self, updates: list[StrideUpdate]) -> None:
         for u in updates:
@@ -790,18 +850,22 @@ class OnlineAnalyzer:
             pelvic_drop_peaks(o.t, drop, base)["pelvic_drop_peak"].iloc[0]
         )
 
-    def _add_knee(self, u: StrideUpdate) -> None:
+    def _add_knee(
+        self, u: StrideUpdate, t1: float | None = None, lead_s: float | None = None
+    ) -> None:
+        """Knee (and pelvis) columns and curves of ``u`` from the window from ``lead_s`` (default
+        ``knee_window_s``) before its IC up to ``t1`` (s; default ``KNEE_TAIL_S`` past its end)."""
         from imu_gait.pipeline.knee import analyze_knee
 
+        t1 = u.row["end"] + KNEE_TAIL_S if t1 is None else t1
+        lead = self.knee_window_s if lead_s is None else lead_s
         if "pelvis" in self.other:
-            t1 = u.row["end"] + KNEE_TAIL_S
-            sess = self._knee_window(u.row["ic"] - self.knee_window_s, t1)
+            sess = self._knee_window(u.row["ic"] - lead, t1)
             sess.data = {p: d for p, d in sess.data.items() if p == "pelvis"}
             self._add_pelvis(u, sess)
         if u.side not in self.knee_calibration:
             return
-        t1 = u.row["end"] + KNEE_TAIL_S
-        sess = self._knee_window(u.row["ic"] - self.knee_window_s, t1)
+        sess = self._knee_window(u.row["ic"] - lead, t1)
         sess.data = {
             p: d for p, d in sess.data.items() if p in (f"{u.side}_thigh", f"{u.side}_shank")
         }
