@@ -61,8 +61,10 @@ def test_a_stride_counts_once_with_its_first_update_that_has_the_metric() -> Non
     # stride 0: foot part without the metric, provisional knee columns, final row
     assert cue.update("left", float("nan"), stride=0) is False
     assert cue.update("left", 7.0, stride=0) is False
-    assert cue.update("left", 7.2, stride=0) is False  # the final row of the same stride: not counted again
-    assert cue.update("left", 6.5, stride=1) is True  # the second stride in a row fires at its first value
+    # the final row of the same stride is not counted again
+    assert cue.update("left", 7.2, stride=0) is False
+    # the second stride in a row fires at its first value
+    assert cue.update("left", 6.5, stride=1) is True
     assert cue.update("left", 6.5, stride=1) is False
     # a final row below the threshold for an already counted stride does not reset the run
     assert cue.update("right", 8.0, stride=0) is False

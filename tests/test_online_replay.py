@@ -152,7 +152,8 @@ def test_pronation_part_comes_early_and_equals_the_final_row(scenario) -> None:
     stairs) the pronation equals the final row's; a running stance takes its gravity from the stride up to the
     next mid-stance, seen only partly then: within a few hundredths of a degree."""
     name, session, _ = scenario
-    analyzer = analyzer_for(session, warmup_s=8.0)  # a shorter calibration: more strides streamed after it
+    # a shorter calibration: more strides streamed after it
+    analyzer = analyzer_for(session, warmup_s=8.0)
     early, final = {}, {}
     for a in sample_arrivals(session):
         for u in analyzer.feed(a.placement, a.t, a.acc, a.gyr):
@@ -272,7 +273,12 @@ def test_knee_and_pelvis_columns_online_agree_with_analyze() -> None:
     streamed = [k for k, u in early.items() if u.data_t > calibrated + 0.5 + 3.0]
     assert len(streamed) >= 4
     assert all(finals[k].data_t - early[k].data_t >= 0.9 for k in streamed)
-    knee = ["knee_abduction_ic", "knee_abduction_peak", "knee_frontal_excursion", "pelvic_drop_peak"]
+    knee = [
+        "knee_abduction_ic",
+        "knee_abduction_peak",
+        "knee_frontal_excursion",
+        "pelvic_drop_peak",
+    ]
     for k in streamed:
         p, f = provisional[k], finals[k]
         assert p.data_t - early[k].data_t < 0.1 and f.data_t - p.data_t > 2.0
