@@ -19,7 +19,7 @@ import numpy as np
 
 from imu_gait.anatomy import foot_eversion
 from imu_gait.columns import CURVE_POINTS, FOOT_COLUMNS
-from imu_gait.pipeline.activity import classify_activity
+from imu_gait.pipeline.activity import classify_activity, stride_heading_change
 from imu_gait.pipeline.calibration import (
     FootAlignment,
     align_foot_sensor,
@@ -222,7 +222,7 @@ def analyze_foot(
     ev = detect_foot_events(w[:, 1], shoe, rate_hz, impact_signal(a, rate_hz))
     if mounting is None:
         bounds = _stride_bounds(ev)
-        al = refine_foot_alignment(acc, gyr, al, bounds)
+        al = refine_foot_alignment(acc, gyr, al, bounds, rate_hz=rate_hz)
         a, w = _foot_frame(acc, gyr, al.R)
         shoe = shoe_statistic(a, w, rate_hz)
         ev = detect_foot_events(w[:, 1], shoe, rate_hz, impact_signal(a, rate_hz))
@@ -407,8 +407,16 @@ def _stride_table(
         for c, v in rows.items()
         if c in FOOT_COLUMNS or c in ("foot_clearance", "ms")
     }
+    ms_idx = ev.ms[np.asarray(ks, dtype=np.int64)] if ks else np.empty(0, dtype=np.int64)
+    turn = stride_heading_change(
+        R_int, ms_idx, ev.ms[np.asarray(ks, dtype=np.int64) + 1] if ks else ms_idx
+    )
     activity = classify_activity(
-        cols["stride_time"], cols["stance_time"], cols["stride_length"], cols["elevation_change"]
+        cols["stride_time"],
+        cols["stance_time"],
+        cols["stride_length"],
+        cols["elevation_change"],
+        heading_change=turn,
     )
     if zero is None:
         zero, zero_info = _eversion_zero(a, static, side, np.asarray(rows["raw_ms_ev"]), activity)
