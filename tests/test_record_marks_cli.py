@@ -292,6 +292,7 @@ def test_single_keys_in_the_live_view_and_the_terminal_is_restored(
         os.write(master, b"/treadmill\r")  # a free-text segment
         time.sleep(0.5)
         os.write(master, b"m")
+        os.write(master, b"X")  # not a mark key: said so in the view
         time.sleep(0.5)
         os.write(master, b" ")
         time.sleep(0.7)
@@ -308,6 +309,7 @@ def test_single_keys_in_the_live_view_and_the_terminal_is_restored(
     assert after[3] == before[3], "local modes (canonical input, echo) restored"
     text = b"".join(screen).decode("utf-8", "replace")
     assert "STAND STILL" in text and "segment treadmill" in text
+    assert "key 'X' is not a mark" in text
     meta = json.loads((out / "session.json").read_text())
     t0, t1 = meta["calibration"]["static"]
     assert t1 - t0 == pytest.approx(1.0, abs=0.1)

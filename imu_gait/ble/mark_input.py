@@ -147,6 +147,8 @@ class MarkInput:
             cmd = parse_key(ch)
             if cmd is not None:
                 self._post(self.on_command, cmd, t)
+            elif ch.isprintable():  # e.g. Caps Lock on: say so rather than ignore it silently
+                self._post(self.on_error, f"key {ch!r} is not a mark")
 
     def _type(self, ch: str, t: float) -> None:
         if ch in ("\r", "\n"):

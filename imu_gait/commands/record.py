@@ -95,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
 
 async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) -> int:
     import asyncio
-    import contextlib
     import signal
     import sys
 
@@ -152,8 +151,6 @@ async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) 
             if view is not None:
                 view.cancel()
                 await asyncio.gather(view, return_exceptions=True)
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
     recorded = rec.store.meta["sensors"]
     for p, s in rec.sensors.items():
         info = recorded.get(p)
@@ -170,6 +167,11 @@ async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) 
             f"online analysis: {n} strides" + (f", {cue_state['fired']} cues" if cue_state else "")
         )
     book = rec.marks
+    if args.calibrate_first and book.static is None:
+        print(
+            "warning: no standing calibration was made (not every sensor streamed)",
+            file=sys.stderr,
+        )
     if book.marks:
         cal = f"calibration {book.static[0]:.3f}-{book.static[1]:.3f} s, " if book.static else ""
         print(f"marks: {cal}{len(book.events)} segment(s)/marker(s)")
