@@ -118,6 +118,9 @@ def _finalize(folder: Path, force: bool) -> Report:
             report.problems.append(f"{p}: not a placement; left out")
             continue
         report.sensors[p] = _recover_sensor(folder, p, logs.get(p), meta)
+    if not meta["sensors"]:
+        problems = "; ".join(f"{p}: {r.problem}" for p, r in report.sensors.items())
+        raise SessionError(f"{folder}: no sensor could be recovered ({problems or 'no raw logs'})")
     _apply_marks(folder, meta, report)
     recorder = meta.setdefault("recorder", {})
     recorder["finalized"] = True
@@ -195,10 +198,14 @@ def _recover_sensor(
     if not cols and parts.is_dir():
         cols, fits = _from_parts(parts)
         r.source = "parts" if cols else ""
-    if not cols:
+    if not cols or "family" not in info:
         r.problem = r.problem or "no samples"
+        r.samples, r.source = 0, ""
         meta["sensors"].pop(placement, None)
-        shutil.rmtree(parts, ignore_errors=True)
+        if parts.is_dir() and not any(parts.glob("*.parquet")):
+            shutil.rmtree(
+                parts, ignore_errors=True
+            )  # parts that hold samples are never thrown away
         return r
     write_parquet_atomic(
         {c: cols[c] for c in FINAL_COLUMNS if c in cols}, folder / f"{placement}.parquet"
