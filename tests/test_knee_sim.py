@@ -95,23 +95,30 @@ def test_simulated_result_does_not_depend_on_mounting() -> None:
     assert np.nanmax(np.abs(a[cols].to_numpy() - b[cols].to_numpy())) < 0.1
 
 
-def test_shank_events_find_every_simulated_stride() -> None:
+@pytest.mark.parametrize(
+    "config", [WALK, SimConfig.run(strides=10, rate_hz=200.0)], ids=["walk", "run"]
+)
+def test_shank_events_find_every_simulated_stride(config: SimConfig) -> None:
     legs = ("left_thigh", "left_shank", "right_thigh", "right_shank")
-    sim = simulate(SimConfig.walk(strides=12, rate_hz=100.0, placements=legs), seed=11)
+    sim = simulate(config.with_(placements=legs, soft_tissue=STA), seed=11)
     res = analyze_knee(sim.session, None)
     assert res.quality["strides_source"] == "shank"
     for side in ("left", "right"):
         found = res.strides[res.strides["side"] == side]
         truth = sim.strides[sim.strides["side"] == side]
-        fc_err = []
+        ic_err, fc_err = [], []
         for r in truth.itertuples():
             k = int(np.argmin(np.abs(found["ic"].to_numpy() - r.ic)))
             assert abs(found["ic"].iloc[k] - r.ic) < 0.1
+            ic_err.append(found["ic"].iloc[k] - r.ic)
             fc_err.append(abs(found["fc"].iloc[k] - r.fc))
-        # toe-off from the shank is less sharp (gait initiation strides especially)
-        assert np.median(fc_err) < 0.08
+        # contact from the impact felt at the shank (the rate minimum alone: 70 ms early in walking,
+        # 40 ms in running)
+        assert abs(np.median(ic_err)) < 0.025, (side, np.median(ic_err))
+        # toe-off from the shank is less sharp (gait initiation strides especially; late in running)
+        assert np.median(fc_err) < (0.08 if config is WALK else 0.1)
         assert max(fc_err) < 0.2
-    assert res.stride_columns["knee_abduction_peak"].notna().sum() >= 20
+    assert res.stride_columns["knee_abduction_peak"].notna().sum() >= 16
 
 
 def test_squat_only_session_warns_and_stays_within_three_degrees() -> None:

@@ -983,7 +983,8 @@ def _strides_for(
     for side in missing:
         sh = ori[f"{side}_shank"]
         swing_rate = -(sh.gyr @ frames[f"{side}_shank"][:, 1])
-        _, ic, fc = shank_events(grid, swing_rate)
+        acc, _ = interpolate_imu(session.data[f"{side}_shank"], grid)
+        _, ic, fc = shank_events(grid, swing_rate, acc=acc)
         parts.append(strides_from_events(side, ic, fc, session.events or []))
     out = (
         pd.concat([p for p in parts if len(p)], ignore_index=True)
