@@ -9,7 +9,9 @@ per axis while moving, 0.5-8 Hz; tests/knee_synth.soft_tissue).
 With --sim-sta, only the accuracy table, with the simulator's own soft-tissue artefact instead of the wobble
 (SimConfig(soft_tissue="none"/"typical"/"strong"); see imu_gait/simulate/soft_tissue.py).
 
-Run: .venv/bin/python benchmarks/bench_knee.py [--quick] [--runtime (only the runtime)] [--sim-sta]
+With --reuse, only the comparison of a short task session's own knee calibration with a walking session's.
+
+Run: .venv/bin/python benchmarks/bench_knee.py [--quick] [--runtime (only the runtime)] [--sim-sta] [--reuse]
 """
 
 from __future__ import annotations
@@ -169,6 +171,72 @@ def squats_only() -> None:
     )
 
 
+def _cut(session, t0: float, t1: float, static: tuple[float, float]):
+    """The part of ``session`` between ``t0`` and ``t1`` (s) as a session of its own, standing in ``static``."""
+    from imu_gait.session import ImuData, Session
+
+    data = {}
+    for p, d in session.data.items():
+        m = (d.t >= t0) & (d.t <= t1)
+        data[p] = ImuData(d.t[m], d.acc[m], d.gyr[m])
+    events = [e for e in session.events if e["t"] >= t0 - 1e-6 and e["t_end"] <= t1 + 1e-6]
+    return Session(
+        data=data,
+        sensors=dict(session.sensors),
+        subject=session.subject,
+        calibration={"static": list(static)},
+        events=events,
+    )
+
+
+def reused_calibration(seeds: tuple[int, ...] = (1, 2, 3, 4)) -> None:
+    """One strapping (simulator's typical soft-tissue artefact): standing, 12 walking strides, standing, then a
+    short task; cut into a walking session and a task session. The task analysed with its own knee calibration
+    and with the walking session's (``analyze --knee-calibration``)."""
+    print(
+        "\nshort task sessions: own knee calibration vs the walking session's (same strapping, 100 Hz, typical"
+        " STA)"
+    )
+    tasks = {
+        "3+3 single-leg squats": [
+            Activity("squat", side="left", reps=3),
+            Activity("stand", duration=2.0),
+            Activity("squat", side="right", reps=3),
+            Activity("stand", duration=2.0),
+        ],
+        "5 stairs up": [Activity("stairs_up", steps=5), Activity("stand", duration=2.0)],
+    }
+    for name, task in tasks.items():
+        own_err, reused_err = [], []
+        for seed in seeds:
+            cfg = SimConfig(
+                [Activity("walk", strides=12), Activity("stand", duration=3.0), *task],
+                rate_hz=100.0,
+                placements=tuple(KNEE[:4]),
+                soft_tissue="typical",
+            )
+            sim = simulate(cfg, seed=seed)
+            walk_end = sim.session.events[1]["t_end"]
+            a = _cut(sim.session, 0.0, walk_end + 1.5, sim.session.calibration["static"])
+            b = _cut(sim.session, walk_end + 0.1, sim.plan.t_end, (walk_end + 0.5, walk_end + 2.9))
+            strides_a = truth_strides(sim)[sim.strides["ic"] < walk_end]
+            strides_b = truth_strides(sim)[sim.strides["ic"] > walk_end]
+            cal = analyze_knee(a, strides_a).calibration
+            for out, given in ((own_err, None), (reused_err, cal)):
+                res = analyze_knee(b, strides_b if len(strides_b) else None, calibration=given)
+                if len(sim.squats):
+                    out.extend(squat_errors(sim, res)["abduction_peak_err"].abs())
+                else:
+                    out.extend(e["valgus_peak_max"] for e in knee_errors(sim, res).values())
+        own, reused = np.array(own_err), np.array(reused_err)
+        what = "repetition" if "squat" in name else "side (max over strides)"
+        print(
+            f"  {name}: |peak valgus error| per {what}, {len(seeds)} seeds: own calibration mean"
+            f" {own.mean():.2f} max {own.max():.2f}; walking session's mean {reused.mean():.2f} max"
+            f" {reused.max():.2f} deg"
+        )
+
+
 def lost_samples() -> None:
     print("\nwalking with lost BLE samples (bursts of 1-6), 100 Hz, no wobble")
     for drop in (0.01, 0.02, 0.05):
@@ -231,9 +299,13 @@ if __name__ == "__main__":
     if "--sim-sta" in sys.argv:  # the simulator's soft-tissue artefact instead of the wobble
         accuracy_sim_sta(quick)
         sys.exit(0)
+    if "--reuse" in sys.argv:
+        reused_calibration()
+        sys.exit(0)
     accuracy(quick)
     squats()
     squats_only()
+    reused_calibration()
     lost_samples()
     mounting_independence()
     runtime()
