@@ -25,9 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--calibration",
         choices=("live", "session"),
-        default="live",
-        help="live: calibrate from the first 20 s as during a recording (default); session: use the "
-        "calibration `imu-gait analyze` estimates from the whole session (same strides as analyze)",
+        default="session",
+        help="session (default): the calibration `imu-gait analyze` estimates from the whole session, so the "
+        "strides are analyze's; live: calibrate from the first 20 s, as the live view did while recording",
     )
     p.add_argument(
         "--knee-calibration",
@@ -45,7 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-knee",
         action="store_true",
-        help="skip the knee columns (they delay each stride by 3 s and cost about 0.1 s of CPU per stride)",
+        help="skip the knee columns (provisional soon after each stride, final 3 s later; about 0.1 s of CPU "
+        "per stride)",
     )
     p.add_argument(
         "--rolling", type=int, default=10, help="strides in the rolling means (default 10)"

@@ -407,9 +407,10 @@ def _stride_table(
         for c, v in rows.items()
         if c in FOOT_COLUMNS or c in ("foot_clearance", "ms")
     }
-    ms_idx = ev.ms[np.asarray(ks, dtype=np.int64)] if ks else np.empty(0, dtype=np.int64)
+    k_arr = np.asarray(ks, dtype=np.int64)
+    # (a stance at the very end of the data may put its mid-stance one past the last sample)
     turn = stride_heading_change(
-        R_int, ms_idx, ev.ms[np.asarray(ks, dtype=np.int64) + 1] if ks else ms_idx
+        R_int, np.minimum(ev.ms[k_arr], n - 1), np.minimum(ev.ms[k_arr + 1], n - 1)
     )
     activity = classify_activity(
         cols["stride_time"],
