@@ -47,8 +47,9 @@ def stand_then_walk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_session(session, tmp_path_factory.mktemp("src") / "stand_then_walk")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def emulator(stand_then_walk: Path) -> Iterator[Emulator]:
+    """A fresh emulator per test: its subject stands for the first 12 s of every test, whatever ran before."""
     emu = Emulator("--from", str(stand_then_walk), "--placements", ",".join(FEET))
     yield emu
     emu.stop()
