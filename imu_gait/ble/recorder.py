@@ -297,9 +297,8 @@ class Recorder:
             if self.stopping:
                 return
             await asyncio.sleep(0.02)
-        if (
-            self.marks.calibrating_since is not None
-        ):  # the user started one already: that one counts
+        # the user started one already: that one counts
+        if self.marks.calibrating_since is not None:
             return
         start = self.mark(Command("calibrate"))
         self.marks.calibration_until = start.t + seconds
@@ -450,7 +449,10 @@ class Recorder:
         }
         with contextlib.suppress(OSError, ValueError):
             s.raw.write(
-                self.now(), EVENT_UUID, f"{CONFIG_EVENT} {json.dumps(info)}".encode(), KIND_EVENT
+                self.now(),
+                EVENT_UUID,
+                f"{CONFIG_EVENT} {json.dumps(info, default=float)}".encode(),
+                KIND_EVENT,
             )
 
     async def _handshake(self, s: SensorState, client: BleakClient, timeout: float = 5.0) -> None:
