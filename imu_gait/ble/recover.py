@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,9 +85,15 @@ class Report:
         return d
 
 
-def finalize_folder(folder: str | Path, *, force: bool = False) -> Report:
+def finalize_folder(
+    folder: str | Path,
+    *,
+    force: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> Report:
     """Turn the unfinished live recording in ``folder`` into a normal session; see the module docstring.
-    A finished session is refused (UsageError) unless ``force``."""
+    A finished session is refused (UsageError) unless ``force``. ``progress(placement, raw_log_bytes)`` is
+    called before each sensor is decoded."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder")
@@ -96,12 +103,12 @@ def finalize_folder(folder: str | Path, *, force: bool = False) -> Report:
             f"{folder}: a recorder (or another finalize) is still at work on it; stop it first"
         )
     try:
-        return _finalize(folder, force)
+        return _finalize(folder, force, progress or (lambda p, n: None))
     finally:
         lock.release()
 
 
-def _finalize(folder: Path, force: bool) -> Report:
+def _finalize(folder: Path, force: bool, progress: Callable[[str, int], None]) -> Report:
     report = Report(str(folder))
     meta = _metadata(folder, report)
     if meta.get("recorder", {}).get("finalized") and not force:
@@ -117,6 +124,7 @@ def _finalize(folder: Path, force: bool) -> Report:
         if p not in PLACEMENTS:
             report.problems.append(f"{p}: not a placement; left out")
             continue
+        progress(p, logs[p].stat().st_size if p in logs else 0)
         report.sensors[p] = _recover_sensor(folder, p, logs.get(p), meta)
     if not meta["sensors"]:
         problems = "; ".join(f"{p}: {r.problem}" for p, r in report.sensors.items())

@@ -21,10 +21,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import sys
 
     from imu_gait.ble.recover import finalize_folder
 
-    report = finalize_folder(args.session, force=args.force)
+    def progress(placement: str, size: int) -> None:
+        print(
+            f"decoding {placement} ({size / 1e6:.1f} MB of raw frames)", file=sys.stderr, flush=True
+        )
+
+    report = finalize_folder(args.session, force=args.force, progress=progress)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return 0
