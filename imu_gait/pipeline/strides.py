@@ -266,6 +266,12 @@ def _impact_onset(
     if early.size and g is not None:
         if heel_lowers(g, early[-1], rate_hz) and (not near.size or early_peak[-1] >= near_peak[0]):
             return float(early[-1])
+    if near.size > 1 and g is not None and not heel_lowers(g, near[0], rate_hz):
+        # a transient in the air before a forefoot contact (the foot's toe-up rotation still easing after it) is
+        # no contact: a stronger impact after it that the heel lowering follows is
+        for k in range(1, near.size):
+            if near_peak[k] >= near_peak[0] and heel_lowers(g, near[k], rate_hz):
+                return float(near[k])
     return float(near[0]) if near.size else float("nan")
 
 
