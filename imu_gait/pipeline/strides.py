@@ -216,7 +216,9 @@ def _impact_onsets(
     none = (np.empty(0), np.empty(0))
     if hi - lo < 2:
         return none
-    win = impact[lo : min(hi + span, impact.size)]
+    # the sample after the window may complete an impact that starts at its end (no further: the online
+    # analyzer waits for the impact window and one sample)
+    win = impact[lo : hi + 1]
     peak = float(win[: hi - lo].max())
     if peak < 5.0 * max(base, 1e-9):
         return none
