@@ -20,8 +20,9 @@ Method:
   lobe) is a forefoot contact: there the impact is the contact (the foot lands still rotating toe-up; no heel
   pad is compressed first), and when that heel lowering is larger than the swing's own toe-up lobe (a slow
   stair-descent swing) and so taken as the mid-swing, its contact is searched from the swing's lobe before it.
-  Without a clear impact: the end of the rotation. Final contact: the toe-down rate peak of push-off before the next mid-swing (the minimum of the
-  pitch rate in the second half of the cycle in Falbriard's sign convention), refined to sub-sample time.
+  Without a clear impact: the end of the rotation. Final contact: the toe-down rate peak of push-off before the
+  next mid-swing (the minimum of the pitch rate in the second half of the cycle in Falbriard's sign convention),
+  refined to sub-sample time.
 - Mid-stance: the minimum of the SHOE zero-velocity statistic between IC and FC (Skog et al. 2010, IEEE TBME
   57:2657, generalized likelihood ratio test on accelerometer and gyroscope); used as the zero-velocity instant
   of the trajectory.
@@ -254,8 +255,11 @@ def _impact_onset(
     before to 200 ms after it (a foot that levels out slowly lands late in that window). A forefoot contact
     (stair descent, forefoot running) comes earlier: the last impact between mid-swing and that window, taken
     when the heel then lowers (the toe-up rate ``g`` speeds up by 50 deg/s within 50 ms, a second lobe) and it is
-    at least as strong as any impact near the swing end (where the heel then only settles). An impact must
-    raise :func:`impact_signal` to at least 5x its median from mid-swing to the end of the window.
+    at least as strong as any impact near the swing end (where the heel then only settles); likewise, near the
+    swing end, a first impact without the heel lowering after it gives way to a stronger one with it (a
+    transient in the air before a forefoot contact). An impact must raise :func:`impact_signal` to at least 5x
+    its median from mid-swing to the end of the window. ``midswing`` may be the swing's own toe-up peak before a
+    heel-lowering lobe taken as the mid-swing (:func:`_swing_lobe_before`).
     """
     a = max(int(swing_end - 0.03 * rate_hz), midswing + 1)
     hi = min(int(swing_end + 0.2 * rate_hz) + 1, impact.size - 1)
@@ -266,13 +270,15 @@ def _impact_onset(
     near, near_peak = _impact_onsets(impact, a, hi, base, reach=midswing + 1, span=span)
     early, early_peak = _impact_onsets(impact, midswing + 1, a, base, span=span)
     if early.size and g is not None:
-        if heel_lowers(g, early[-1], rate_hz) and (not near.size or early_peak[-1] >= near_peak[0]):
+        if _heel_lowers(g, early[-1], rate_hz) and (
+            not near.size or early_peak[-1] >= near_peak[0]
+        ):
             return float(early[-1])
-    if near.size > 1 and g is not None and not heel_lowers(g, near[0], rate_hz):
+    if near.size > 1 and g is not None and not _heel_lowers(g, near[0], rate_hz):
         # a transient in the air before a forefoot contact (the foot's toe-up rotation still easing after it) is
         # no contact: a stronger impact after it that the heel lowering follows is
         for k in range(1, near.size):
-            if near_peak[k] >= near_peak[0] and heel_lowers(g, near[k], rate_hz):
+            if near_peak[k] >= near_peak[0] and _heel_lowers(g, near[k], rate_hz):
                 return float(near[k])
     return float(near[0]) if near.size else float("nan")
 
@@ -293,9 +299,8 @@ def _swing_lobe_before(g: np.ndarray, m: int, lo: int, reach: int, min_dps: floa
     x = g[lo + int(np.argmax(g[lo:m])) : m]
     if x.size < 3:
         return m
-    rise = x - np.minimum.accumulate(
-        x
-    )  # how far the rate has come back up from the deepest toe-up rate before
+    # how far the rate has come back up from the deepest toe-up rate before
+    rise = x - np.minimum.accumulate(x)
     v = int(np.argmax(rise))
     p1 = int(np.argmin(x[: v + 1]))
     if x[p1] <= -min_dps and rise[v] >= max(min_dps, -0.5 * x[p1]):
@@ -303,7 +308,7 @@ def _swing_lobe_before(g: np.ndarray, m: int, lo: int, reach: int, min_dps: floa
     return m
 
 
-def heel_lowers(g: np.ndarray, at: float, rate_hz: float) -> bool:
+def _heel_lowers(g: np.ndarray, at: float, rate_hz: float) -> bool:
     """Whether the heel lowers after a contact at sample ``at``: the toe-up rate ``g`` (deg/s, toe-up negative)
     speeds up by 50 deg/s within 50 ms (a forefoot contact). After a heel strike the foot rotates toe-down to
     flat instead: a positive lobe, whose decay is no toe-up rotation."""
@@ -353,9 +358,8 @@ def detect_foot_events(
     cand = _merge_without_stance(cand, g_ic, rate_hz)
     ics, mss, fcs, cyc, ends = [], [], [], [], []
     max_gap = int(max_stride_s * rate_hz)
-    reach = int(
-        0.6 * rate_hz
-    )  # s, longest push-off to mid-swing (the heel lowering after a forefoot contact)
+    # samples from push-off to mid-swing at most (to the heel lowering after a forefoot contact)
+    reach = int(0.6 * rate_hz)
     for j, m in enumerate(cand):
         nxt = cand[j + 1] if j + 1 < cand.size else None
         stop = nxt if nxt is not None and nxt - m <= max_gap * 2 else min(m + max_gap, n)
@@ -368,7 +372,7 @@ def detect_foot_events(
         if impact is not None:
             lo = int(cand[j - 1]) if j > 0 else 0
             onset = _impact_onset(impact, ic, _swing_lobe_before(g_ic, m, lo, reach), rate_hz, g_ic)
-            if np.isfinite(onset) and heel_lowers(g_ic, onset, rate_hz):
+            if np.isfinite(onset) and _heel_lowers(g_ic, onset, rate_hz):
                 # a forefoot contact: the foot lands still rotating toe-up and the heel lowers after it, so the
                 # rate's approach to zero before it is no heel touching down; the impact is the contact
                 ic = onset
