@@ -108,11 +108,39 @@ def simulated(quick: bool = False) -> None:
         ("walk clipped 8 g/500 dps", 200.0, SimConfig.walk(strides=20, rate_hz=200.0, acc_range_g=8.0, gyr_range_dps=500.0)),
         ("mixed clinic visit 200 Hz", 200.0, SimConfig.mixed(rate_hz=200.0)),
     ]  # fmt: skip
+    running: dict[str, pd.DataFrame] = {}
     for label, rate, cfg in conditions:
         p, tp, fp, fn = _evaluate(cfg.with_(mounting="random"), seeds)
         print(_line(label, p, tp, fp, fn))
         print(_event_line(label, p, rate, label.startswith("run")))
+        if label.startswith("run"):
+            running[label] = p
+    _running_summary(running)
     print(f"(simulated part took {time.perf_counter() - t0:.0f} s)")
+
+
+def _running_summary(running: dict[str, pd.DataFrame]) -> None:
+    """Running IC against the issue's target per foot strike and rate, and the 100 Hz excursion figure."""
+    print(
+        f"running IC |err| median per foot strike and rate (target <= {IC_TARGET_RUN_MS:.0f} ms at >= 200 Hz), "
+        f"and strides with eversion excursion error > {EXCURSION_TARGET_DEG} deg:"
+    )
+    for strike in ("rearfoot", "forefoot"):
+        parts = []
+        for rate in (100, 200, 400):
+            p = running[f"run {strike} {rate} Hz"]
+            ic = np.median(np.abs(p["ic_det"] - p["ic_ref"])) * 1000
+            exc = np.abs(p["eversion_excursion_det"] - p["eversion_excursion_ref"]).to_numpy(
+                dtype=float
+            )
+            verdict = (
+                ("met" if ic <= IC_TARGET_RUN_MS else "MISSED") if rate >= 200 else "no target"
+            )
+            parts.append(
+                f"{rate} Hz {ic:.1f} ms ({verdict}), excursion > {EXCURSION_TARGET_DEG} deg "
+                f"{np.mean(exc > EXCURSION_TARGET_DEG) * 100:.0f}%"
+            )
+        print(f"  {strike:9s} " + "; ".join(parts))
 
 
 if __name__ == "__main__":
