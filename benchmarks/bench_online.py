@@ -6,10 +6,11 @@ through the online analyzer, in the decoded-samples path (20 ms blocks). Printed
 - processing latency: wall time from the arrival of the sample that completed the stride (the analyzer's
   processing time) to the stride's metrics being available;
 - end-IC latency: wall time from the stride's end (its end IC) to its metrics, which includes the event
-  detector's look-ahead, for each part of a stride: the pronation part (timing and eversion, ``final=False``
-  with blank spatial columns: as soon as the end IC's impact window has arrived), the foot row (stride length,
-  activity: once the mid-stance after the end IC is fixed by the next mid-swing) and, with knee sensors, the
-  final row (``KNEE_TAIL_S`` later);
+  detector's look-ahead, for the first update carrying each part of a stride: timing + pronation + activity
+  (``final=False`` as soon as the end IC's impact window has arrived), the provisional knee columns, stride
+  length (once the mid-stance after the end IC is fixed by the next mid-swing), and the final row (with knee
+  sensors ``KNEE_TAIL_S`` to ``KNEE_TAIL_S + KNEE_BATCH_S`` later); with how far the provisional knee columns
+  are from the final ones;
 - CPU: process CPU time / wall time over the replay (1.0 = one core).
 
 Also prints the max-speed throughput and the agreement with offline analysis.

@@ -27,6 +27,15 @@ VIEW_METRICS = (
 )
 
 
+def _known(row: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``row`` that carry a value (a later update of a stride may lack an earlier one's)."""
+    return {
+        k: v
+        for k, v in row.items()
+        if not (isinstance(v, float) and not math.isfinite(v)) and v != ""
+    }
+
+
 class StrideBoard:
     """What the view shows, updated stride by stride (no terminal I/O here: :meth:`render` builds it)."""
 
@@ -36,16 +45,27 @@ class StrideBoard:
         self.latest: dict[str, dict[str, Any]] = {}
         self.recent: dict[str, deque] = {}
         self.count: dict[str, int] = {}
+        self.newest: dict[str, int] = {}  # per side the highest stride number shown
         self.now = 0.0
         self.cue_text = ""
         self.notes: list[str] = []
 
     def add(self, u: StrideUpdate) -> None:
-        """Show ``u`` as the latest stride of its side; a final update also counts and enters the means."""
+        """Show ``u`` as the latest stride of its side. Every stride counts and enters the means once, with its
+        newest version: the live analysis sends a stride early (timing and pronation about 0.25 s after its end,
+        provisional knee columns) and its final row 10-15 s later (with knee sensors), and the view must not
+        wait for the final rows."""
         self.latest[u.side] = u.row
-        if u.final:
-            self.recent.setdefault(u.side, deque(maxlen=self.rolling)).append(u.row)
+        recent = self.recent.setdefault(u.side, deque(maxlen=self.rolling))
+        k = u.row.get("stride", -1)
+        if k > self.newest.get(u.side, -1):
+            recent.append(u.row)
             self.count[u.side] = self.count.get(u.side, 0) + 1
+            self.newest[u.side] = k
+            return
+        for i, r in enumerate(recent):  # a later version of a stride: update it in place
+            if r.get("stride") == k:
+                recent[i] = {**r, **_known(u.row)}
 
     def rolling_mean(self, side: str, column: str) -> float:
         vals = [r.get(column) for r in self.recent.get(side, ())]

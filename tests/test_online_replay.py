@@ -308,3 +308,32 @@ def test_without_knee_sensors_no_knee_columns_are_invented() -> None:
     online = analyzer.strides
     assert len(online) >= 16
     assert online[["knee_abduction_peak", "pelvic_drop_peak"]].isna().all().all()
+
+
+def test_a_standing_window_marked_while_recording_calibrates_the_live_analysis() -> None:
+    """`record` passes the standing calibration marked live (open while the subject stands, then closed) to
+    the online analyzer: its foot calibration then takes gravity and the eversion zero from that window; a
+    window marked after the live calibration is reported, not used."""
+    session = simulate(SimConfig.walk(strides=12, placements=tuple(FEET)), seed=6).session
+    t0, t1 = session.calibration["static"]
+
+    def run(marks: dict[float, list[float]], warmup_s: float = 20.0) -> OnlineAnalyzer:
+        analyzer = OnlineAnalyzer(session.sensors, warmup_s=warmup_s)
+        pending = dict(sorted(marks.items()))
+        for a in sample_arrivals(session):
+            for at in [k for k in pending if a.t_arrival >= k]:
+                analyzer.set_static(pending.pop(at))
+            analyzer.feed(a.placement, a.t, a.acc, a.gyr)
+        analyzer.finish()
+        return analyzer
+
+    marked = run({t0 + 0.1: [t0, float("inf")], t1 + 0.1: [t0, t1]})
+    plain = run({})
+    for p in FEET:
+        assert marked.feet[p].calibration["eversion_zero"]["source"] == "static calibration"
+        assert plain.feet[p].calibration["eversion_zero"]["source"] != "static calibration"
+    late = run({t1 + 3.0: [t0, t1]}, warmup_s=t1 + 1.0)
+    assert all(
+        late.feet[p].calibration["eversion_zero"]["source"] != "static calibration" for p in FEET
+    )
+    assert any("marked after the live calibration" in w for w in late.warnings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from rich.console import Console
 
 from imu_gait.live_strides import LivePlot, StrideBoard, stride_line, warnings
@@ -92,3 +93,24 @@ def test_stride_line_and_live_plot(tmp_path) -> None:
     dark = img[..., :3].mean(axis=2) < 0.8
     half = img.shape[1] // 2
     assert dark[:, :half].mean() > 0.01 and dark[:, half:].mean() > 0.01
+
+
+def test_a_stride_counts_once_with_its_newest_values() -> None:
+    """Early updates count at once (final rows with the knee come 10-15 s later); the final row of a stride
+    updates it in the means instead of counting again, and a blank value does not erase a known one."""
+    board = StrideBoard("test", rolling=5)
+    early = _update("left", 0, 4.0)
+    early.final = False
+    early.row["stride_length"] = float("nan")  # the trajectory's columns come with the final row
+    board.add(early)
+    assert board.count["left"] == 1
+    assert board.rolling_mean("left", "eversion_excursion") == 4.0
+    assert np.isnan(board.rolling_mean("left", "stride_length"))
+    board.add(_update("left", 1, 8.0))
+    final = _update("left", 0, 4.5)  # stride 0's final row after stride 1's early one
+    final.row["knee_abduction_peak"] = 3.0
+    board.add(final)
+    assert board.count["left"] == 2
+    assert board.rolling_mean("left", "eversion_excursion") == pytest.approx((4.5 + 8.0) / 2)
+    assert board.rolling_mean("left", "stride_length") == pytest.approx(1.4)
+    assert board.rolling_mean("left", "knee_abduction_peak") == pytest.approx(3.0)

@@ -42,11 +42,16 @@ class AnalyzingRecorder(Recorder):
         self.updates: deque[StrideUpdate] = deque(maxlen=1000)
         self.on_stride = on_stride
         self._inbox: queue.Queue = queue.Queue()
+        self._static_sent: list[float] | None = None
         self._worker = threading.Thread(target=self._analyse, name="online-analysis", daemon=True)
         self._worker.start()
 
     def _decode_all(self) -> list[tuple[str, dict]]:
         parts = super()._decode_all()
+        window = self._standing_window()
+        if window != self._static_sent:
+            self._static_sent = window
+            self._inbox.put(("static", "", window))
         for placement, cols in parts:
             s = self.sensors[placement]
             if placement not in self.analyzer.sensors and s.config is not None:
@@ -55,6 +60,17 @@ class AnalyzingRecorder(Recorder):
             gyr = np.column_stack([cols["gyr_x"], cols["gyr_y"], cols["gyr_z"]])
             self._inbox.put(("samples", placement, (cols["t"].copy(), acc, gyr)))
         return parts
+
+    def _standing_window(self) -> list[float] | None:
+        """The standing calibration marked so far (:attr:`marks`): the completed window, or an open one (its
+        planned end, else open-ended) so that the live calibration waits for it."""
+        book = self.marks
+        if book.static is not None:
+            return list(book.static)
+        if book.calibrating_since is not None:
+            end = book.calibration_until if book.calibration_until is not None else float("inf")
+            return [book.calibrating_since, end]
+        return None
 
     def _finalize(self) -> None:
         super()._finalize()
@@ -66,6 +82,9 @@ class AnalyzingRecorder(Recorder):
             kind, placement, payload = self._inbox.get()
             if kind == "sensor":
                 self.analyzer.add_sensor(placement, payload)
+                continue
+            if kind == "static":
+                self.analyzer.set_static(payload)
                 continue
             try:
                 if kind == "finish":

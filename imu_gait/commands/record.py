@@ -225,15 +225,17 @@ def _stride_output(args: argparse.Namespace, interactive: bool) -> tuple:
 
     def on_stride(u) -> None:
         board.add(u)
-        if not u.final:  # the foot part, knee columns follow
-            return
-        if cue is not None and cue.update(u.side, u.row.get(cue.rule.metric, float("nan"))):
+        # the cue acts on the first update with its metric (within about 0.3 s of the stride's end)
+        value = u.row.get(cue.rule.metric, float("nan")) if cue is not None else None
+        if cue is not None and cue.update(u.side, value, stride=u.row["stride"]):
             state["fired"] += 1
             board.cue_text = (
                 f"CUE ({player.play()}): {u.side} {cue.rule} at stride {u.row['stride']}"
             )
             if not interactive:
                 print(board.cue_text, file=sys.stderr, flush=True)
+        if not u.final:  # an early part of the stride; its final row follows
+            return
         if not interactive:
             print(stride_line(u), file=sys.stderr, flush=True)
 

@@ -45,8 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-knee",
         action="store_true",
-        help="skip the knee columns (provisional soon after each stride, final 3 s later; about 0.1 s of CPU "
-        "per stride)",
+        help="skip the knee columns (provisional soon after each stride, final 10-15 s later)",
     )
     p.add_argument(
         "--rolling", type=int, default=10, help="strides in the rolling means (default 10)"

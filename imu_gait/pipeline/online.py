@@ -24,27 +24,32 @@ How online and offline stay the same:
   direction from the following stride (``mid_stance_up``), and then that stride must be complete too. So in
   walking a stride's complete foot row comes about one stance plus half a swing after its end IC (median
   1.06 s, benchmarks/bench_online.py).
-- Its pronation part (IC, FC, end IC, timing, the eversion metrics and curve over its stance) needs much less:
-  the mid-swing before the end IC (no later candidate may replace or merge with it: the foot has rested after
-  it) and the impact window after the end of that swing's rotation (``IMPACT_WINDOW_S``), and, for the eversion
-  anchor, the foot still at the stride's own mid-stance. It is emitted as soon as that has arrived, as a
-  non-final update with the spatial columns (``SPATIAL_COLUMNS``, activity, quality) blank: in walking 0.25 s
-  after the end IC (median; max 0.26 s wall with 6 sensors at 200 Hz), identical to the final row's values.
-  The processing itself takes well under 0.1 s after the completing sample.
+- Its pronation part (IC, FC, end IC, timing, the eversion metrics and curve over its stance, activity) needs
+  much less: the mid-swing before the end IC (no later candidate may replace or merge with it: the foot has
+  rested after it) and the impact window after the end of that swing's rotation (``IMPACT_WINDOW_S``); the
+  stance's gravity comes from the foot at rest at its own mid-stance, or, in running, from the stride's mean up
+  to the next mid-stance once that lies 50 ms clear of the window's end. It is emitted as soon as that has
+  arrived, as a non-final update with the trajectory's columns (``SPATIAL_COLUMNS``) blank: about 0.25 s after
+  the end IC (6 sensors at 200 Hz, benchmarks/bench_online.py), identical to the final row's values in walking
+  and on stairs, within about 0.1 deg in running; its activity and quality are provisional (they use the
+  trajectory up to a partly seen mid-stance). The processing itself takes well under 0.1 s.
 - Knee (``knee=True``, the default, with thigh+shank sensors of a side): the knee calibration (hinge axes,
   segment frames, standing offsets: :class:`imu_gait.pipeline.knee.KneeCalibration`) is estimated once by
-  :func:`imu_gait.pipeline.knee.analyze_knee` on the calibration period (or given), then ``analyze_knee`` with
-  that calibration runs per stride on a window from ``knee_window_s`` before its IC to ``KNEE_TAIL_S`` after its
-  end (VQF orientation and the centred heading alignment need that much context), which delays the row by
-  ``KNEE_TAIL_S``; the foot part of the stride is emitted at once as a non-final update for the live view. Agreement with ``analyze`` in simulated walking: knee abduction within about 0.5 deg,
-  flexion within about 0.7 deg (the window's VQF and heading estimate differ a little from the whole
-  session's).
+  :func:`imu_gait.pipeline.knee.analyze_knee` on the calibration period (or given). Each stride's knee columns
+  come twice: provisional, as soon as the knee sensors have passed its end (``EARLY_KNEE_TAIL_S``), from a window
+  starting ``EARLY_KNEE_LEAD_S`` before its IC (for the live view and the cue: within about 0.5 deg of the final
+  values in simulated walking); final, from one window per ``KNEE_BATCH_S`` from ``knee_window_s`` (20 s) before
+  the first IC to ``KNEE_TAIL_S`` (10 s) after the last end. The orientation filter's inclination (tauAcc 6 s)
+  and the centred heading alignment need that much context on both sides to agree with the whole session's:
+  simulated walk/stairs/run with the session's calibration, abduction metrics within 0.2 deg of ``analyze``
+  (with 6 s + 3 s windows: up to 1.4 deg), so the final rows come 10-15 s after the stride.
 - Pelvis: the pelvis sensor frame (:func:`imu_gait.pipeline.pelvis.pelvis_frame`, from the strides of both legs)
-  and the standing pelvic drop are fixed on the calibration period, then the drop is computed per stride on the
-  same window as the knee (its VQF orientation); within about 0.6 deg of ``analyze`` in simulated walking.
+  and the standing pelvic drop are fixed on the calibration period, then the drop is computed on the knee's
+  windows (their VQF orientation); within about 0.1 deg of ``analyze`` (up to 0.5 deg in the last strides of a
+  recording).
 
-Memory is bounded: each foot keeps ``window_s`` seconds, each knee sensor ``knee_window_s`` plus a few strides
-(plus the calibration period until it has been used).
+Memory is bounded: each foot keeps ``window_s`` seconds, each knee sensor about 40 s (``knee_window_s`` +
+``KNEE_TAIL_S`` + ``KNEE_BATCH_S`` + a few strides; plus the calibration period until it has been used).
 """
 
 from __future__ import annotations
@@ -76,8 +81,13 @@ from imu_gait.pipeline.signal import GRAVITY, lowpass, prepare_imu
 from imu_gait.pipeline.strides import shoe_statistic
 from imu_gait.session import ImuData, SensorInfo, Session
 
-KNEE_TAIL_S = (
-    3.0  # knee window extends this far past a stride's end (centred 6 s heading window, VQF)
+# a stride's final knee/pelvis columns come from a window from knee_window_s (20 s) before its IC to KNEE_TAIL_S
+# after its end: the orientation filter's inclination (tauAcc 6 s) and the heading alignment then agree with the
+# whole session's (simulated walk/stairs/run: abduction within 0.1-0.4 deg; with 6 s + 3 s up to 1.4 deg)
+KNEE_TAIL_S = 10.0
+KNEE_BATCH_S = 5.0  # one knee window serves the strides that became ready within this time
+MAX_STANDING_S = (
+    60.0  # the live calibration waits this long at most for a standing window still open
 )
 FALLBACK_S = 1.0  # the window is analysed at least this often (s of data)
 EARLY_KNEE_LEAD_S = 3.0  # ... from a window starting this long before its IC (shorter: sooner)
@@ -233,7 +243,7 @@ class OnlineAnalyzer:
         step_s: float = 0.02,
         tail_s: float = 0.1,
         knee: bool = True,
-        knee_window_s: float = 6.0,
+        knee_window_s: float = 20.0,
         calibration: Mapping[str, FootCalibration] | None = None,
         knee_calibration: Mapping[str, Any] | None = None,
     ) -> None:
@@ -287,6 +297,20 @@ class OnlineAnalyzer:
         elif self.knee and placement in KNEE_PLACEMENTS:
             self.knee_placements.append(placement)
             self.other[placement] = _Buffer()
+
+    def set_static(self, window: list[float] | tuple[float, float] | None) -> bool:
+        """Set the standing calibration window [t0, t1] (s; t1 may be inf while it is still open) marked during
+        a recording. The foot calibration waits for its end (and the knee's uses it) if it has not been made
+        yet; returns whether it can still be used (False, with a warning, once a foot has calibrated)."""
+        if any(f.alignment is not None for f in self.feet.values()):
+            if window is not None and np.isfinite(window[1]):
+                self.warnings.append(
+                    f"standing calibration {window[0]:.1f}-{window[1]:.1f} s marked after the live "
+                    "calibration: the live view keeps its own, `imu-gait analyze` uses the marked one"
+                )
+            return False
+        self.static = [float(window[0]), float(window[1])] if window is not None else None
+        return True
 
     def feed(
         self, placement: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray
@@ -370,7 +394,10 @@ class OnlineAnalyzer:
 
     def _calibration_ready(self, foot: _Foot, p: float, final: bool) -> bool:
         span = p - (foot.origin or 0.0)
-        need_static = self.static is not None and p < self.static[1]
+        # a marked standing window is waited for (an open one at most MAX_STANDING_S)
+        need_static = (
+            self.static is not None and p < self.static[1] and p - self.static[0] < MAX_STANDING_S
+        )
         return final or (span >= self.warmup_s and not need_static)
 
     def _prepare(self, foot: _Foot, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray):
@@ -392,7 +419,7 @@ class OnlineAnalyzer:
         foot.rate_hz = prepare_imu(t, acc, gyr, rate_hz=foot.info.rate_hz).rate_hz
         prep = self._prepare(foot, t, acc, gyr)
         static = None
-        if self.static:
+        if self.static and np.isfinite(self.static[1]):
             static = (prep.t >= self.static[0]) & (prep.t <= self.static[1])
         res = analyze_foot(
             float(prep.t[0]),
@@ -667,7 +694,7 @@ class OnlineAnalyzer:
     def _trim_other(self) -> None:
         if not self._knee_ready and self.knee_placements:
             return  # the calibration period is still needed (bounded by warmup_s)
-        keep = self.knee_window_s + KNEE_TAIL_S + 2 * MAX_STRIDE_S + 2.0
+        keep = self.knee_window_s + KNEE_TAIL_S + KNEE_BATCH_S + 2 * MAX_STRIDE_S + 2.0
         for buf in self.other.values():
             buf.trim_before(buf.end - keep)
 
@@ -705,11 +732,12 @@ class OnlineAnalyzer:
                     early  # calibrate with the strides of both legs (the pelvis frame needs them)
                 )
             self._calibrate_knee()
-        if not final:
-            ready = ready[:1]
+        if not final and have < ready[0].row["end"] + KNEE_TAIL_S + KNEE_BATCH_S:
+            return early  # one window for the strides of KNEE_BATCH_S
         self._pending_knee = [u for u in self._pending_knee if u not in ready]
+        t1 = max(u.row["end"] for u in ready) + KNEE_TAIL_S
+        self._add_knee(ready, t1=min(t1, have) if not final else np.inf, lead_s=self.knee_window_s)
         for u in ready:
-            self._add_knee(u)
             # the row was complete once the knee sensors had delivered KNEE_TAIL_S past its end
             u.data_t = max(u.data_t, min(u.row["end"] + KNEE_TAIL_S, have))
         self._record(ready)
@@ -736,7 +764,7 @@ class OnlineAnalyzer:
                 wait.append(u)
                 continue
             v = StrideUpdate(u.side, dict(u.row), u.curves, u.data_t, final=False)
-            self._add_knee(v, t1=have, lead_s=EARLY_KNEE_LEAD_S)
+            self._add_knee([v], t1=have, lead_s=EARLY_KNEE_LEAD_S)
             v.data_t = max(v.data_t, min(u.row["end"] + EARLY_KNEE_TAIL_S, have))
             self._early_knee_last[u.side] = u.row["stride"]
             self._early_knee_cols[u.side] = {
@@ -765,7 +793,11 @@ class OnlineAnalyzer:
             t, a, g = buf.between(t0, t1)
             if t.size >= 20:
                 data[p] = ImuData(t, a, g)
-        static = self.static if self.static and self.static[0] >= t0 else None
+        static = (
+            self.static
+            if self.static and self.static[0] >= t0 and np.isfinite(self.static[1])
+            else None
+        )
         return Session(
             data=data,
             sensors={p: self.sensors[p] for p in data},
@@ -832,7 +864,7 @@ class OnlineAnalyzer:
         o = orientations_on_grid({"pelvis": sess.data["pelvis"]}, grid, still=static)["pelvis"]
         return o, static
 
-    def _add_pelvis(self, u: StrideUpdate, sess: Session) -> None:
+    def _add_pelvis(self, us: list[StrideUpdate], sess: Session) -> None:
         from imu_gait.pipeline.knee import PELVIS_LOWPASS_HZ, _lowpass
         from imu_gait.pipeline.pelvis import pelvic_drop_peaks, pelvic_drop_series
 
@@ -845,48 +877,50 @@ class OnlineAnalyzer:
             side: _lowpass(d - offsets[side], o.rate_hz, PELVIS_LOWPASS_HZ)
             for side, d in raw.items()
         }
-        base = pd.DataFrame([{k: u.row[k] for k in ("side", "stride", "ic", "fc", "end")}])
-        u.row["pelvic_drop_peak"] = float(
-            pelvic_drop_peaks(o.t, drop, base)["pelvic_drop_peak"].iloc[0]
+        base = pd.DataFrame(
+            [{k: u.row[k] for k in ("side", "stride", "ic", "fc", "end")} for u in us]
         )
+        peaks = pelvic_drop_peaks(o.t, drop, base)["pelvic_drop_peak"].to_numpy()
+        for u, v in zip(us, peaks, strict=True):
+            u.row["pelvic_drop_peak"] = float(v)
 
-    def _add_knee(
-        self, u: StrideUpdate, t1: float | None = None, lead_s: float | None = None
-    ) -> None:
-        """Knee (and pelvis) columns and curves of ``u`` from the window from ``lead_s`` (default
-        ``knee_window_s``) before its IC up to ``t1`` (s; default ``KNEE_TAIL_S`` past its end)."""
+    def _add_knee(self, us: list[StrideUpdate], t1: float, lead_s: float) -> None:
+        """Knee (and pelvis) columns and curves of the strides ``us`` from one window, from ``lead_s`` before
+        the first IC to ``t1`` (s)."""
         from imu_gait.pipeline.knee import analyze_knee
 
-        t1 = u.row["end"] + KNEE_TAIL_S if t1 is None else t1
-        lead = self.knee_window_s if lead_s is None else lead_s
-        if "pelvis" in self.other:
-            sess = self._knee_window(u.row["ic"] - lead, t1)
-            sess.data = {p: d for p, d in sess.data.items() if p == "pelvis"}
-            self._add_pelvis(u, sess)
-        if u.side not in self.knee_calibration:
-            return
-        sess = self._knee_window(u.row["ic"] - lead, t1)
-        sess.data = {
-            p: d for p, d in sess.data.items() if p in (f"{u.side}_thigh", f"{u.side}_shank")
-        }
-        if len(sess.data) < 2:
-            return
-        base = pd.DataFrame(
-            [{k: u.row[k] for k in ("side", "stride", "activity", "ic", "fc", "end")}]
+        sess = self._knee_window(min(u.row["ic"] for u in us) - lead_s, t1)
+        if "pelvis" in sess.data:
+            self._add_pelvis(us, self._subset(sess, ("pelvis",)))
+        for side in sorted({u.side for u in us}):
+            mine = [u for u in us if u.side == side]
+            sub = self._subset(sess, (f"{side}_thigh", f"{side}_shank"))
+            if side not in self.knee_calibration or len(sub.data) < 2:
+                continue
+            keys = ("side", "stride", "activity", "ic", "fc", "end")
+            base = pd.DataFrame([{k: u.row[k] for k in keys} for u in mine])
+            try:
+                res = analyze_knee(sub, base, calibration={side: self.knee_calibration[side]})
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                self.warnings.append(f"knee window ending at {t1:.1f} s: {exc}")
+                continue
+            cols, curves = res.stride_columns, res.curves
+            for u in mine:
+                row = cols[(cols["side"] == side) & (cols["stride"] == u.row["stride"])]
+                for c in KNEE_COLUMNS:
+                    if len(row) and c in row.columns:
+                        u.row[c] = float(row[c].iloc[0])
+                if len(curves):
+                    sel = curves[(curves["side"] == side) & (curves["stride"] == u.row["stride"])]
+                    if len(sel):
+                        u.curves = pd.concat([u.curves, sel], ignore_index=True)
+
+    @staticmethod
+    def _subset(sess: Session, placements: tuple[str, ...]) -> Session:
+        data = {p: d for p, d in sess.data.items() if p in placements}
+        return Session(
+            data=data,
+            sensors={p: sess.sensors[p] for p in data},
+            calibration=dict(sess.calibration),
+            events=[],
         )
-        try:
-            res = analyze_knee(sess, base, calibration={u.side: self.knee_calibration[u.side]})
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            self.warnings.append(f"knee window ending at {t1:.1f} s: {exc}")
-            return
-        cols = res.stride_columns
-        mine = cols[(cols["side"] == u.side) & (cols["stride"] == u.row["stride"])]
-        if len(mine):
-            for c in KNEE_COLUMNS:
-                if c in mine.columns:
-                    u.row[c] = float(mine[c].iloc[0])
-        curves = res.curves
-        if len(curves):
-            mine_c = curves[(curves["side"] == u.side) & (curves["stride"] == u.row["stride"])]
-            if len(mine_c):
-                u.curves = pd.concat([u.curves, mine_c], ignore_index=True)
