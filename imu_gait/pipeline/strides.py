@@ -1,4 +1,4 @@
-"""Stride segmentation, gait events and the activity of each stride, for one foot sensor in the foot frame.
+"""Stride segmentation and gait events for one foot sensor in the foot frame.
 
 Inputs are foot-frame signals (see :mod:`imu_gait.pipeline.calibration`): the mediolateral angular rate
 ``gyr_ml`` (deg/s, y = left, so toe-down rotation is positive and the swing is a large negative lobe) and the
@@ -20,15 +20,18 @@ Method:
   lobe) is a forefoot contact: there the impact is the contact (the foot lands still rotating toe-up; no heel
   pad is compressed first), and when that heel lowering is larger than the swing's own toe-up lobe (a slow
   stair-descent swing) and so taken as the mid-swing, its contact is searched from the swing's lobe before it.
-  Without a clear impact: the end of the rotation. Final contact: the toe-down rate peak of push-off before the
+  An impact at which the foot still rotates toe-up and after which it just comes smoothly to rest (neither
+  reversed by a heel strike nor speeded up by the heel lowering) came in the air: on stair ascent, where the
+  foot lands flat or forefoot-first with a weak impact, the swing's deceleration can stand out 25-60 ms before
+  contact. Without a clear impact: the end of the rotation. Final contact: the toe-down rate peak of push-off before the
   next mid-swing (the minimum of the pitch rate in the second half of the cycle in Falbriard's sign convention),
   refined to sub-sample time.
 - Mid-stance: the minimum of the SHOE zero-velocity statistic between IC and FC (Skog et al. 2010, IEEE TBME
   57:2657, generalized likelihood ratio test on accelerometer and gyroscope); used as the zero-velocity instant
   of the trajectory.
-- Activity per stride from the stride's trajectory and timing (:func:`classify_activity`): elevation change
-  marks stairs (as in Ullrich et al. 2021, Sensors 21:6559), a stance shorter than half the stride (a flight
-  phase) marks running.
+
+The activity of each stride (walk, stairs up/down, run) is decided from its trajectory, timing and heading change
+in :mod:`imu_gait.pipeline.activity`.
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ HEEL_COMPRESSION_S = (
 ROTATION_END_SLACK_S = (
     0.01  # s, how far the level crossing may lag the extrapolated end of the deceleration
 )
+# an impact at which the foot still rotates toe-up faster than this many times the rate that ends the rotation,
+# and that neither reverses nor speeds up the rotation after it, is in the air: the deceleration of simulated
+# stair-ascent swings 25-60 ms before contact at 5.3-8x; contacts without such a reversal or heel lowering
+# (flat landings, 100-400 Hz) under 3x
+IN_AIR_LEVELS = 4.0
 IMPACT_GAP_S = 0.005  # s, longest dip below the level inside one impact (which lasts 20-30 ms)
 BOUT_PAUSE_S = (
     2.5  # s, no mid-swing candidate for longer than this (the longest stride) ends a bout
@@ -54,7 +62,6 @@ BOUT_PAUSE_S = (
 # a swing before the heel lowering of a forefoot contact (stair descent) is 0.38-0.8 of it, an early-swing lobe
 # before a running swing's main one 0.15-0.31 (simulated, 100-200 Hz)
 EARLY_LOBE_SHARE = 1.0 / 3.0
-ACTIVITIES = ("walk", "stairs_up", "stairs_down", "run", "other")
 
 
 @dataclass
@@ -247,7 +254,12 @@ def _impact_onsets(
 
 
 def _impact_onset(
-    impact: np.ndarray, swing_end: float, midswing: int, rate_hz: float, g: np.ndarray | None = None
+    impact: np.ndarray,
+    swing_end: float,
+    midswing: int,
+    rate_hz: float,
+    g: np.ndarray | None = None,
+    level: float = -5.0,
 ) -> float:
     """Time (fractional sample) of the foot-strike impact after mid-swing, or NaN without a clear one.
 
@@ -257,9 +269,13 @@ def _impact_onset(
     when the heel then lowers (the toe-up rate ``g`` speeds up by 50 deg/s within 50 ms, a second lobe) and it is
     at least as strong as any impact near the swing end (where the heel then only settles); likewise, near the
     swing end, a first impact without the heel lowering after it gives way to a stronger one with it (a
-    transient in the air before a forefoot contact). An impact must raise :func:`impact_signal` to at least 5x
-    its median from mid-swing to the end of the window. ``midswing`` may be the swing's own toe-up peak before a
-    heel-lowering lobe taken as the mid-swing (:func:`_swing_lobe_before`).
+    transient in the air before a forefoot contact). An impact near the swing end that came in the air
+    (:func:`_in_air`: the foot still rotating toe-up, then coming smoothly to rest; ``level`` is the rate, deg/s,
+    that ends the rotation) is no contact either: the ground would have stopped the rotation (flat landing),
+    reversed it (heel strike) or let the heel drop (forefoot contact). On stair ascent the contact's own impact is
+    weak and the foot's deceleration before it can stand out 25-60 ms early. An impact must raise
+    :func:`impact_signal` to at least 5x its median from mid-swing to the end of the window. ``midswing`` may be
+    the swing's own toe-up peak before a heel-lowering lobe taken as the mid-swing (:func:`_swing_lobe_before`).
     """
     a = max(int(swing_end - 0.03 * rate_hz), midswing + 1)
     hi = min(int(swing_end + 0.2 * rate_hz) + 1, impact.size - 1)
@@ -274,6 +290,9 @@ def _impact_onset(
             not near.size or early_peak[-1] >= near_peak[0]
         ):
             return float(early[-1])
+    if near.size and g is not None:
+        ground = [k for k in range(near.size) if not _in_air(g, near[k], rate_hz, level)]
+        near, near_peak = near[ground], near_peak[ground]
     if near.size > 1 and g is not None and not _heel_lowers(g, near[0], rate_hz):
         # a transient in the air before a forefoot contact (the foot's toe-up rotation still easing after it) is
         # no contact: a stronger impact after it that the heel lowering follows is
@@ -314,6 +333,20 @@ def _heel_lowers(g: np.ndarray, at: float, rate_hz: float) -> bool:
     flat instead: a positive lobe, whose decay is no toe-up rotation."""
     i = int(at)
     return bool(g[i : i + max(round(0.05 * rate_hz), 2) + 1].min() <= min(g[i], 0.0) - 50.0)
+
+
+def _in_air(g: np.ndarray, at: float, rate_hz: float, level: float) -> bool:
+    """Whether an impact at sample ``at`` came in the air: the foot still rotates toe-up faster than
+    ``IN_AIR_LEVELS`` x ``level`` (deg/s, < 0, the rate that ends the swing's rotation) and, within 50 ms, the
+    ground neither reverses the rotation (toe-down faster than that: a heel strike, which real heels make while
+    still rotating toe-up at 60-80 deg/s) nor lets the heel drop (:func:`_heel_lowers`). A foot decelerating in
+    the air instead comes smoothly to rest, and a flat landing stops the rotation at contact."""
+    i = int(at)
+    fast = IN_AIR_LEVELS * level
+    if g[i] >= fast:
+        return False
+    after = g[i : i + max(round(0.05 * rate_hz), 2) + 1]
+    return bool(after.max() < -fast) and not _heel_lowers(g, at, rate_hz)
 
 
 def _compression_share(d: float, longest: float) -> float:
@@ -371,7 +404,8 @@ def detect_foot_events(
         ends.append(ic)
         if impact is not None:
             lo = int(cand[j - 1]) if j > 0 else 0
-            onset = _impact_onset(impact, ic, _swing_lobe_before(g_ic, m, lo, reach), rate_hz, g_ic)
+            lobe = _swing_lobe_before(g_ic, m, lo, reach)
+            onset = _impact_onset(impact, ic, lobe, rate_hz, g_ic, level)
             if np.isfinite(onset) and _heel_lowers(g_ic, onset, rate_hz):
                 # a forefoot contact: the foot lands still rotating toe-up and the heel lowers after it, so the
                 # rate's approach to zero before it is no heel touching down; the impact is the contact
@@ -467,33 +501,3 @@ def _merge_without_stance(cand: np.ndarray, g: np.ndarray, rate_hz: float) -> np
         elif -g[prev] < 0.5 * -g[c]:
             keep[-1] = c
     return np.asarray(keep, dtype=np.int64)
-
-
-def classify_activity(
-    stride_time: np.ndarray,
-    stance_time: np.ndarray,
-    stride_length: np.ndarray,
-    elevation_change: np.ndarray,
-    stairs_min_m: float = 0.12,
-    run_max_duty: float = 0.5,
-) -> np.ndarray:
-    """Activity of each stride: ``stairs_up``/``stairs_down`` when the elevation change exceeds
-    ``stairs_min_m`` (a stride on stairs climbs two steps, 0.2-0.45 m; twice that for strides with a flight
-    phase), ``run`` when the stance lasts less than ``run_max_duty`` of the stride (a flight phase), ``other`` when implausible (no trajectory, stride length
-    above 3.5 m or climbing more than 0.8 m), else ``walk``."""
-    out = np.full(stride_time.size, "walk", dtype=object)
-    duty = stance_time / stride_time
-    run = duty < run_max_duty
-    # running strides carry larger vertical drift: they need twice the climb to count as stairs
-    climb = np.where(run, 2.0 * stairs_min_m, stairs_min_m)
-    out[run] = "run"
-    out[elevation_change >= climb] = "stairs_up"
-    out[elevation_change <= -climb] = "stairs_down"
-    bad = (
-        ~np.isfinite(stride_length)
-        | ~np.isfinite(elevation_change)
-        | (stride_length > 3.5)
-        | (np.abs(elevation_change) > 0.8)
-    )
-    out[bad] = "other"
-    return out
