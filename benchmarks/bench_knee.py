@@ -11,7 +11,12 @@ With --sim-sta, only the accuracy table, with the simulator's own soft-tissue ar
 
 With --reuse, only the comparison of a short task session's own knee calibration with a walking session's.
 
-Run: .venv/bin/python benchmarks/bench_knee.py [--quick] [--runtime (only the runtime)] [--sim-sta] [--reuse]
+With --online, only the online analyzer's knee: analyze_knee per window with a given calibration (the windows
+imu_gait.pipeline.online cuts: provisional from 3 s before a stride's IC to the newest sample, final spanning 20 s
+before to 10 s after the strides) and the agreement of `imu-gait replay` (session calibration) with `analyze` on
+simulated walk / stairs / run with 7 sensors. --runtime prints the per-window cost too.
+
+Run: .venv/bin/python benchmarks/bench_knee.py [--quick] [--runtime] [--sim-sta] [--reuse] [--online]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -291,10 +297,158 @@ def runtime(runs: int = 3) -> None:
     )
 
 
+SIX = ("left_foot", "right_foot", "left_shank", "right_shank", "left_thigh", "right_thigh")
+
+
+def online_runtime(strides: int = 100, rate_hz: float = 100.0) -> None:
+    """CPU of the online analyzer (live calibration, max-speed replay) with 6 sensors, with and without the
+    knee columns, per hour of live analysis."""
+    from imu_gait.replay import analyzer_for, replay
+
+    sim = simulate(SimConfig.walk(strides=strides, rate_hz=rate_hz, placements=SIX), seed=5)
+    dur = max(float(d.t[-1]) for d in sim.session.data.values())
+    cpu = {}
+    for knee in (True, False):
+        an = analyzer_for(sim.session, knee=knee)
+        c0 = time.process_time()
+        replay(sim.session, an, source="samples")
+        cpu[knee] = time.process_time() - c0
+    per_hour = {k: v * 3600 / dur for k, v in cpu.items()}
+    print(
+        f"online analyzer, 6 sensors at {rate_hz:.0f} Hz ({dur / 60:.1f} min walking, max-speed replay): CPU "
+        f"{per_hour[True]:.0f} s per hour of live analysis with knee columns, {per_hour[False]:.0f} s without "
+        f"(knee share {per_hour[True] - per_hour[False]:.0f} s/h = "
+        f"{100 * (per_hour[True] - per_hour[False]) / 3600:.1f} % of one core)"
+    )
+
+
+def window_runtime(runs: int = 5) -> tuple[float, float]:
+    """Median CPU time (s) of analyze_knee on one provisional window (4.5 s) and one final window (35 s), with
+    the whole session's calibration given, both legs and the pelvis as the online analyzer runs them."""
+    from imu_gait.pipeline.online import EARLY_KNEE_LEAD_S, KNEE_BATCH_S, KNEE_TAIL_S
+
+    sim = simulate(SimConfig.walk(strides=60, rate_hz=100.0, placements=tuple(KNEE)), seed=5)
+    strides = truth_strides(sim)
+    cal = analyze_knee(sim.session, strides).calibration
+    mid = strides.iloc[len(strides) // 2]
+    spans = {
+        "provisional": (mid["ic"] - EARLY_KNEE_LEAD_S, mid["end"] + 0.3),
+        "final": (mid["ic"] - 20.0, mid["ic"] + KNEE_BATCH_S + KNEE_TAIL_S),
+    }
+    out = []
+    for t0, t1 in spans.values():
+        win = _cut(sim.session, t0, t1, (t0 - 10.0, t0 - 9.0))
+        win.calibration = {}
+        mine = strides[(strides["ic"] >= t0) & (strides["end"] <= t1)]
+        cpu = []
+        for side in ("left", "right"):
+            legs = {p: win.data[p] for p in (f"{side}_thigh", f"{side}_shank")}
+            sub = replace_data(win, legs)
+            analyze_knee(sub, mine[mine["side"] == side], calibration={side: cal[side]})
+        for _ in range(runs):
+            c0 = time.process_time()
+            for side in ("left", "right"):
+                legs = {p: win.data[p] for p in (f"{side}_thigh", f"{side}_shank")}
+                analyze_knee(
+                    replace_data(win, legs),
+                    mine[mine["side"] == side],
+                    calibration={side: cal[side]},
+                )
+            cpu.append(time.process_time() - c0)
+        out.append(float(np.median(cpu)))
+    return out[0], out[1]
+
+
+def replace_data(session, data):
+    from imu_gait.session import Session
+
+    return Session(
+        data=data, sensors={p: session.sensors[p] for p in data}, calibration={}, events=[]
+    )
+
+
+def online_agreement(seeds: tuple[int, ...] = (3,)) -> None:
+    """Knee columns of `imu-gait replay` (whole-session calibration) against `analyze`, 7 sensors: the final
+    rows and the provisional ones (the first update with knee columns, shown live)."""
+    from imu_gait.pipeline.analysis import analyze
+    from imu_gait.replay import analyzer_for, replay
+
+    print(
+        "\nreplay (session calibration) vs analyze, 7 sensors, 100 Hz: max |online - offline| per stride (deg)"
+    )
+    print(
+        "activity seed rows          strides  abd_ic  abd_peak  excursion  flex_peak_med  flex_peak_max"
+        "  drop_max"
+    )
+    scen = {
+        "walk": SimConfig.walk(strides=20),
+        "stairs": SimConfig.stairs(flights=1),
+        "run": SimConfig.run(strides=20),
+    }
+    for name, cfg in scen.items():
+        for seed in seeds:
+            sess = simulate(cfg, seed=seed).session
+            off = analyze(sess).strides
+            an = analyzer_for(sess, calibration="session")
+            updates = []
+            replay(sess, an, source="samples", on_update=updates.append)
+            provisional = {}
+            for u in updates:
+                if not u.final and np.isfinite(u.row.get("knee_abduction_peak", np.nan)):
+                    provisional.setdefault((u.side, u.row["stride"]), u.row)
+            prov = pd.DataFrame(list(provisional.values()))
+            for label, on in (("final", an.strides), ("provisional", prov)):
+                print(f"{name:8s} {seed:4d} {label:12s} {_differences(off, on)}")
+
+
+def _differences(off: pd.DataFrame, on: pd.DataFrame) -> str:
+    """Stride count and max (median for flexion) |online - offline| of the knee columns, matched by stride."""
+    d: dict[str, list[float]] = {k: [] for k in ("ic", "peak", "exc", "flex", "drop")}
+    n = 0
+    for side in ("left", "right"):
+        if not len(on):
+            continue
+        a = off[off.side == side].set_index("stride")
+        b = on[on.side == side].set_index("stride")
+        common = a.index.intersection(b.index)
+        n += len(common)
+        for k, c in (
+            ("ic", "knee_abduction_ic"),
+            ("peak", "knee_abduction_peak"),
+            ("exc", "knee_frontal_excursion"),
+            ("flex", "knee_flexion_peak_stance"),
+            ("drop", "pelvic_drop_peak"),
+        ):
+            d[k].extend(np.abs(a.loc[common, c] - b.loc[common, c]).dropna())
+    m = {k: np.array(v) if v else np.array([np.nan]) for k, v in d.items()}
+    return (
+        f"{n:8d} {m['ic'].max():7.2f} {m['peak'].max():9.2f} {m['exc'].max():10.2f}"
+        f" {np.median(m['flex']):14.2f} {m['flex'].max():14.2f} {m['drop'].max():9.2f}"
+    )
+
+
+def online(seeds: tuple[int, ...]) -> None:
+    prov, final = window_runtime()
+    print(
+        f"\nanalyze_knee per online window (both legs, given calibration, 100 Hz), CPU median: provisional "
+        f"(4.5 s) {1e3 * prov:.0f} ms, final (35 s) {1e3 * final:.0f} ms"
+    )
+    online_agreement(seeds)
+
+
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
     if "--runtime" in sys.argv:
         runtime()
+        prov, final = window_runtime()
+        print(
+            f"analyze_knee per online window (both legs, given calibration, 100 Hz), CPU median: provisional "
+            f"(4.5 s) {1e3 * prov:.0f} ms, final (35 s) {1e3 * final:.0f} ms"
+        )
+        online_runtime()
+        sys.exit(0)
+    if "--online" in sys.argv:
+        online((1, 2, 3) if not quick else (3,))
         sys.exit(0)
     if "--sim-sta" in sys.argv:  # the simulator's soft-tissue artefact instead of the wobble
         accuracy_sim_sta(quick)

@@ -3,7 +3,9 @@
 A clinician calibrates once per visit (standing, then walking: the functional hinge axes need gait) and records
 short tasks afterwards (squats, step-downs, a few stairs) where the axis fit of their own would be weak. Every
 analysis stores its knee calibration in quality.json (``knee.calibration``: per side the sensor-to-segment axes,
-the standing up directions and the standing angles, see :class:`imu_gait.pipeline.knee.KneeCalibration`) and the
+the standing up directions, the standing angles and the knee centre relative to each sensor, see
+:class:`imu_gait.pipeline.knee.KneeCalibration`; files saved before the knee centre was stored lack it, and an
+analysis with them estimates it from its own data) and the
 sensors it belongs to (``knee.calibration_sensors``: placement -> address, name, family). This module reads that
 back and checks it against the session it is applied to. The calibration is expressed in each sensor's own
 axes, so it holds only while the same sensors stay strapped in the same way: a sensor address that changed
@@ -21,12 +23,13 @@ from typing import Any
 import numpy as np
 
 from imu_gait.errors import FormatError, UsageError
-from imu_gait.pipeline.knee import KneeCalibration, calibration_from_dict
+from imu_gait.pipeline.knee import MAX_JOINT_DISTANCE_M, KneeCalibration, calibration_from_dict
 from imu_gait.session import SensorInfo
 
 SIDES = ("left", "right")
 VECTORS = ("j_thigh", "j_shank", "up_thigh", "up_shank", "offset")
 MATRICES = ("C_thigh", "C_shank")
+CENTRES = ("centre_thigh", "centre_shank")  # optional (null or absent: unknown)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,19 @@ def _parse_side(path: Path, side: str, d: Any) -> KneeCalibration:
             raise FormatError(path, f"{where}.{k}: not a rotation (orthonormal axes)")
         if k != "offset" and k not in MATRICES and abs(np.linalg.norm(v) - 1.0) > 1e-3:
             raise FormatError(path, f"{where}.{k}: not a unit vector")
+    for k in CENTRES:
+        if d.get(k) is None:
+            continue
+        try:
+            v = np.asarray(d[k], dtype=np.float64)
+        except (TypeError, ValueError):
+            v = np.zeros(0)
+        if v.shape != (3,) or not np.isfinite(v).all():
+            raise FormatError(path, f"{where}.{k}: expected 3 numbers (m) or null")
+        if np.linalg.norm(v) > MAX_JOINT_DISTANCE_M:
+            raise FormatError(
+                path, f"{where}.{k}: {np.linalg.norm(v):.2f} m from the sensor, not a knee centre"
+            )
     if d.get("side", side) != side:
         raise FormatError(path, f"{where}: side {d.get('side')!r} under the key {side!r}")
     window = d.get("heading_window_s", 6.0)

@@ -214,7 +214,11 @@ class KneeCalibration:
     """One knee's sensor-to-segment calibration, reusable for later data of the same strapping (a squat
     session of the same visit, the live pipeline): the hinge axis (pointing left) and the segment axes
     (columns x, y, z) in each sensor frame, the standing up directions, the raw angles while standing that are
-    subtracted (deg: flexion, abduction, rotation) and where the axis came from."""
+    subtracted (deg: flexion, abduction, rotation) and where the axis came from.
+
+    ``centre_thigh`` / ``centre_shank``: the knee centre relative to each sensor (m, sensor frame; Seel et al.
+    2014 joint position), like the axes a property of the mounting. None when unknown (a calibration saved
+    before it was stored, or an implausible estimate): then each analysis estimates it from its own data."""
 
     side: Side
     j_thigh: np.ndarray
@@ -226,10 +230,33 @@ class KneeCalibration:
     offset: np.ndarray
     axis_from: str
     heading_window_s: float = 6.0
+    centre_thigh: np.ndarray | None = None
+    centre_shank: np.ndarray | None = None
+
+    @property
+    def centre(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(thigh, shank) knee-centre positions (m, sensor frames), or None when not both are known."""
+        if self.centre_thigh is None or self.centre_shank is None:
+            return None
+        return self.centre_thigh, self.centre_shank
+
+
+CALIBRATION_ARRAYS = (
+    "j_thigh",
+    "j_shank",
+    "C_thigh",
+    "C_shank",
+    "up_thigh",
+    "up_shank",
+    "offset",
+    "centre_thigh",
+    "centre_shank",
+)
 
 
 def calibration_to_dict(cal: KneeCalibration) -> dict[str, Any]:
-    """A JSON-ready dict of ``cal`` (it is written to quality.json, ``knee.<side>.calibration``)."""
+    """A JSON-ready dict of ``cal`` (it is written to quality.json, ``knee.<side>.calibration``; an unknown
+    knee centre as null)."""
     out: dict[str, Any] = {}
     for name in KneeCalibration.__dataclass_fields__:
         v = getattr(cal, name)
@@ -238,9 +265,12 @@ def calibration_to_dict(cal: KneeCalibration) -> dict[str, Any]:
 
 
 def calibration_from_dict(d: Mapping[str, Any]) -> KneeCalibration:
-    """The inverse of :func:`calibration_to_dict`."""
-    arrays = ("j_thigh", "j_shank", "C_thigh", "C_shank", "up_thigh", "up_shank", "offset")
-    kw = {k: (np.asarray(v, dtype=np.float64) if k in arrays else v) for k, v in d.items()}
+    """The inverse of :func:`calibration_to_dict` (a dict without the knee centre, as saved before it was
+    stored, gives an unknown one)."""
+    kw = {
+        k: (np.asarray(v, dtype=np.float64) if k in CALIBRATION_ARRAYS and v is not None else v)
+        for k, v in d.items()
+    }
     return KneeCalibration(**kw)
 
 
@@ -569,14 +599,18 @@ def analyze_knee(
         )
     static = _static_mask(session, grid, names, quality)
     imus = {n: session.data[n] for n in names}
-    for side in sides:
-        _knee_centre_acceleration(side, imus, grid, static, quality)
+    given = dict(calibration or {})
+    centres = {
+        side: _knee_centre_acceleration(
+            side, imus, grid, static, quality, given[side].centre if side in given else None
+        )
+        for side in sides
+    }
     ori = orientations_on_grid(imus, grid, still=static)
 
     angles: dict[str, pd.DataFrame] = {}
     frames: dict[str, np.ndarray] = {}
     calibrations: dict[str, KneeCalibration] = {}
-    given = dict(calibration or {})
     # When the given strides cover every side and hold enough gait, the first calibration (from all movement)
     # is replaced by the gait one below: of the first only the axis fit runs, for its effects that remain (a
     # side without enough movement is dropped, an uncertain axis direction is reported); the knee angles
@@ -613,6 +647,7 @@ def analyze_knee(
             frames,
             quality,
             calibrations,
+            centre=centres[side],
             axes_only=gait_given,
         )
         if fitted and gait_given:
@@ -638,6 +673,7 @@ def analyze_knee(
                 frames,
                 quality,
                 calibrations,
+                centre=centres[side],
                 swing=_swing_mask(grid, strides_used, side),
             )
             if not fitted and side in deferred:
@@ -655,6 +691,7 @@ def analyze_knee(
                     frames,
                     first,
                     calibrations,
+                    centre=centres[side],
                 )
                 quality.setdefault("calibration", {})[side] = first["calibration"][side]
                 quality["knee"][side] = first["knee"][side]
@@ -673,6 +710,7 @@ def analyze_knee(
                 frames,
                 quality,
                 calibrations,
+                centre=centres[side],
                 refine=False,
             )
             quality["knee"][side]["axis_from"] = "all movement (no gait)"
@@ -818,34 +856,44 @@ def _knee_centre_acceleration(
     grid: np.ndarray,
     static: np.ndarray,
     quality: dict[str, Any],
-) -> None:
+    given: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Replace the thigh and shank accelerometer readings in ``imus`` by the specific force of the knee centre
     (joint position after Seel et al. 2014, :func:`.joint_axis.estimate_joint_position`). Both sensors then
     feel the same linear acceleration, so the inclination errors it causes in the orientation filter are
     common to thigh and shank and largely cancel in the knee angles (running: swing-phase centripetal
-    acceleration at the sensors)."""
+    acceleration at the sensors).
+
+    ``given``: the knee centre (m, thigh and shank sensor frames) of a calibration; without it, it is estimated
+    from this data. Returns the centre used, or None (none used: too little motion, or implausible)."""
     th, sh = imus[f"{side}_thigh"], imus[f"{side}_shank"]
-    a1, g1 = interpolate_imu(th, grid)
-    a2, g2 = interpolate_imu(sh, grid)
-    rate = 1.0 / float(grid[1] - grid[0])
-    moving = ~static
-    try:
-        axes = estimate_hinge_axes(g1[moving], g2[moving])
-        o1, o2, rms = estimate_joint_position(
-            g1[moving], g2[moving], a1[moving], a2[moving], rate, axes.j1, axes.j2
-        )
-    except (ValueError, np.linalg.LinAlgError):
-        return
-    if max(np.linalg.norm(o1), np.linalg.norm(o2)) > MAX_JOINT_DISTANCE_M:
-        quality["warnings"].append(f"{side} knee: implausible knee-centre estimate, not used")
-        return
+    if given is not None:
+        o1, o2 = given
+        entry: dict[str, Any] = {"source": "calibration"}
+    else:
+        a1, g1 = interpolate_imu(th, grid)
+        a2, g2 = interpolate_imu(sh, grid)
+        rate = 1.0 / float(grid[1] - grid[0])
+        moving = ~static
+        try:
+            axes = estimate_hinge_axes(g1[moving], g2[moving])
+            o1, o2, rms = estimate_joint_position(
+                g1[moving], g2[moving], a1[moving], a2[moving], rate, axes.j1, axes.j2
+            )
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+        if max(np.linalg.norm(o1), np.linalg.norm(o2)) > MAX_JOINT_DISTANCE_M:
+            quality["warnings"].append(f"{side} knee: implausible knee-centre estimate, not used")
+            return None
+        entry = {"source": "estimated", "residual_ms2": round(rms, 2)}
     imus[f"{side}_thigh"] = ImuData(th.t, acceleration_at(th.acc, th.gyr, o1, th.t), th.gyr)
     imus[f"{side}_shank"] = ImuData(sh.t, acceleration_at(sh.acc, sh.gyr, o2, sh.t), sh.gyr)
     quality.setdefault("knee_centre", {})[side] = {
         "thigh_sensor_to_knee_m": round(float(np.linalg.norm(o1)), 3),
         "shank_sensor_to_knee_m": round(float(np.linalg.norm(o2)), 3),
-        "residual_ms2": round(rms, 2),
+        **entry,
     }
+    return o1, o2
 
 
 def _gait_segments(t: np.ndarray, strides: pd.DataFrame, events: list[dict]) -> np.ndarray:
@@ -871,12 +919,14 @@ def _calibrate_side(
     refine: bool = True,
     axes_only: bool = False,
     swing: np.ndarray | None = None,
+    centre: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> bool:
     """Axis estimation, calibration and knee angles of one side from the samples ``sample``; results go into
     ``angles``, ``frames`` and ``quality`` (a warning instead when the movement is insufficient). ``refine``:
     the rotation-plane refinement of :func:`align_knee` (gait only), on the samples of ``swing`` when given
     and at least :data:`MIN_SWING_S` of them move. ``axes_only``: stop after the axis fit and its warnings.
-    Returns whether the axis fit succeeded."""
+    ``centre``: the knee centre used for the accelerations (m, thigh and shank sensor frames), stored in the
+    calibration. Returns whether the axis fit succeeded."""
     th, sh = ori[f"{side}_thigh"], ori[f"{side}_shank"]
     rate = 1.0 / float(grid[1] - grid[0])
     moving = sample & ~static
@@ -919,6 +969,8 @@ def _calibrate_side(
         offset=np.zeros(3),
         axis_from="gait" if refine else "all movement (no gait)",
         heading_window_s=heading_window_s,
+        centre_thigh=None if centre is None else centre[0],
+        centre_shank=None if centre is None else centre[1],
     )
     ang, delta = knee_angles_calibrated(th.R, sh.R, cal, rate)
     if static.any():
