@@ -49,3 +49,13 @@ def test_stair_descent_contact_before_a_larger_heel_lowering(rate: float, seed: 
     assert down.size >= 8
     assert np.abs(down).max() <= 40.0
     assert np.abs(np.median(down)) <= 15.0
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_stair_ascent_contact_is_not_the_swing_deceleration(seed: int) -> None:
+    # the foot lands flat on the step with a weak (3 g) impact; at 100 Hz the swing's deceleration 50-65 ms before
+    # contact, the foot still rotating toe-up at 30-45 deg/s, was taken as the contact on 3 of 18 strides
+    err, act = _ic_errors_ms(SimConfig.stairs(flights=1, rate_hz=100.0), seed=seed)
+    up = err[act == "stairs_up"]
+    assert up.size >= 8
+    assert np.abs(up).max() <= 30.0

@@ -54,6 +54,12 @@ ROTATION_END_SLACK_S = (
 # stair-ascent swings 25-60 ms before contact at 5.3-8x; contacts without such a reversal or heel lowering
 # (flat landings, 100-400 Hz) under 3x
 IN_AIR_LEVELS = 4.0
+# deg, toe-down rotation after contact from which a landing counts fully as heel first (its heel pad compressed
+# before the shock reached the sensor); a flat landing turns < 0.5 deg, heel strikes 10-26 deg in 100 ms
+HEEL_STRIKE_DEG = 5.0
+# s after the end of the rotation to which the contact filter's rate is settled in the online analyzer's window
+# (its impact window, 0.2 s, less the 30 Hz filter's 50 ms edge)
+IMPACT_SETTLED_S = 0.15
 IMPACT_GAP_S = 0.005  # s, longest dip below the level inside one impact (which lasts 20-30 ms)
 BOUT_PAUSE_S = (
     2.5  # s, no mid-swing candidate for longer than this (the longest stride) ends a bout
@@ -349,6 +355,18 @@ def _in_air(g: np.ndarray, at: float, rate_hz: float, level: float) -> bool:
     return bool(after.max() < -fast) and not _heel_lowers(g, at, rate_hz)
 
 
+def _heel_first(g: np.ndarray, at: float, stop: float, rate_hz: float) -> float:
+    """How surely a contact at sample ``at`` landed heel first, 0..1: the toe-down rotation of the foot (deg,
+    the positive part of the rate ``g``) over the 100 ms after it (no further than ``stop``), relative to
+    ``HEEL_STRIKE_DEG``. A heel strike rotates the foot 10-26 deg toe-down to flat in that time (simulated
+    walking and running), a flat landing (stair ascent) and a forefoot one not at all; continuous, so that a
+    change of the sensor's alignment (leaking a few deg/s of eversion into ``g``) cannot flip it."""
+    i = int(at)
+    j = int(min(at + 0.1 * rate_hz, stop, g.size - 1))
+    turned = float(np.maximum(g[i : j + 1], 0.0).sum()) / rate_hz
+    return min(turned / HEEL_STRIKE_DEG, 1.0)
+
+
 def _compression_share(d: float, longest: float) -> float:
     """How far (samples) contact lies before the impact onset when the rotation ended ``d`` samples before it:
     half of ``d`` up to ``longest`` (the heel pad's compression), tapering to zero at 1.5x ``longest`` (a
@@ -414,7 +432,10 @@ def detect_foot_events(
                 # a rotation that ends just before the shock was stopped by the ground: contact lies between the
                 # end of the rotation (heel touches) and the shock at the sensor (heel pad and sole compressed);
                 # marker-based and impact-based references differ by this delay, take the middle
-                ic = onset - _compression_share(onset - ic, HEEL_COMPRESSION_S * rate_hz)
+                share = _compression_share(onset - ic, HEEL_COMPRESSION_S * rate_hz)
+                ic = onset - share * _heel_first(
+                    g_ic, onset, ic + IMPACT_SETTLED_S * rate_hz, rate_hz
+                )
         i0 = int(np.ceil(ic))
         if nxt is not None and nxt - m <= max_gap * 2:
             # mid-stance: the stillest sample before the next swing; toe-off: the push-off peak after it
