@@ -14,7 +14,6 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +30,17 @@ from imu_gait.ble.decode import (
 )
 from imu_gait.ble.marks import MarkBook, merge_into
 from imu_gait.ble.marks_log import MARKS_FILE, read_marks
-from imu_gait.ble.store import RecordingLock, read_parts, write_parquet_atomic
+from imu_gait.ble.store import (
+    RecordingLock,
+    new_recording_meta,
+    read_parts,
+    write_parquet_atomic,
+)
 from imu_gait.errors import SessionError, UsageError
 from imu_gait.rawlog import KIND_EVENT, KIND_NOTIFICATION, RawFrame, read_raw_log
 from imu_gait.session import (
     PARTS_SUFFIX,
     PLACEMENTS,
-    SCHEMA_VERSION,
     read_metadata,
     write_json_atomic,
 )
@@ -166,19 +169,7 @@ def _metadata(folder: Path, report: Report) -> dict[str, Any]:
     report.problems.append(
         "no session.json: rebuilt from the raw logs (subject and condition unknown)"
     )
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "subject": "anonymous",
-        "condition": "",
-        "activity": "",
-        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "calibration": {},
-        "events": [],
-        "notes": "",
-        "source": {"format": "imu-gait record"},
-        "sensors": {},
-        "recorder": {"finalized": False},
-    }
+    return {**new_recording_meta(), "recorder": {"finalized": False}}
 
 
 def _recover_sensor(

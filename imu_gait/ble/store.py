@@ -89,6 +89,22 @@ def read_parts(folder: Path) -> dict[str, np.ndarray]:
     return {c: np.concatenate([t.column(c).to_numpy() for t in tables]) for c in names}
 
 
+def new_recording_meta() -> dict[str, Any]:
+    """The ``session.json`` of a live recording before anything is known about it (created now)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "subject": "anonymous",
+        "condition": "",
+        "activity": "",
+        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "calibration": {},
+        "events": [],
+        "notes": "",
+        "source": {"format": "imu-gait record"},
+        "sensors": {},
+    }
+
+
 class SessionStore:
     """Files of one recording in ``folder`` (which must not exist yet, or be empty)."""
 
@@ -101,18 +117,7 @@ class SessionStore:
         (self.folder / "raw").mkdir(parents=True, exist_ok=True)
         self.lock = RecordingLock(self.folder)
         self.lock.acquire()  # a new, empty folder: nobody else can hold it yet
-        self.meta: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "subject": "anonymous",
-            "condition": "",
-            "activity": "",
-            "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
-            "calibration": {},
-            "events": [],
-            "notes": "",
-            "source": {"format": "imu-gait record"},
-            "sensors": {},
-        }
+        self.meta: dict[str, Any] = new_recording_meta()
         self.meta.update(metadata)
         self._part_index: dict[str, int] = {}
         self.write_metadata()
