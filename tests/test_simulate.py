@@ -11,6 +11,7 @@ from imu_gait.anatomy import foot_eversion, knee_angles, pelvic_drop
 from imu_gait.pipeline.signal import GRAVITY, find_gaps
 from imu_gait.session import PLACEMENTS
 from imu_gait.simulate import Activity, SensorNoise, SimConfig, simulate
+from imu_gait.simulate.kinematics import HEEL_SLIDE_S
 
 STRIDE_COLUMNS = (
     "side, stride, activity, ic, fc, end, stride_time, stance_time, swing_time, cadence, stride_length, speed, "
@@ -117,10 +118,16 @@ def test_foot_is_still_in_foot_flat_and_touches_the_ground(mixed, side):
             _, o, *_ = foot.evaluate(t)
             assert np.abs(o - c.pos).max() < 1e-12
             n_checked += 1
-        # heel (or forefoot) on the floor at initial contact, metatarsal heads on the floor at toe-off
+        # heel (or forefoot) on the floor at initial contact, metatarsal heads on the floor at toe-off; a running
+        # touchdown lands the sole on the floor still moving down at touchdown_vz, and the sole compresses by
+        # touchdown_vz * T / 2 while the ground stops it
         R, o, *_ = foot.evaluate(np.array([c.t_ic, c.t_fc]))
         contact = o[0] if c.pitch_ic >= 0 else o[0] + R[0] @ [body.mtp_length, 0, 0]
-        assert contact[2] == pytest.approx(floor, abs=1e-9)
+        sink = 0.0
+        if c.touchdown_vz > 0 and c.t_ff > c.t_ic:
+            sink = c.touchdown_vz * min(HEEL_SLIDE_S, 0.5 * (c.t_ff - c.t_ic)) / 2.0
+            assert 0.002 < sink < 0.01
+        assert contact[2] == pytest.approx(floor + sink, abs=1e-9)
         assert (o[1] + R[1] @ [body.mtp_length, 0, 0])[2] == pytest.approx(floor, abs=1e-9)
     assert n_checked > 10
 
@@ -344,7 +351,8 @@ def test_sensor_imperfections():
         9.5 < g.mean() < 10.1 and 0.005 < g.std() < 0.2
     )  # noise, scale and bias, but still gravity
     wide = simulate(config.with_(acc_range_g=200.0), seed=2).session.data["left_foot"]
-    assert np.linalg.norm(wide.acc, axis=1).max() > 1.2 * fs  # the impact really exceeds 16 g
+    # the impact really exceeds 16 g (~19 g)
+    assert np.linalg.norm(wide.acc, axis=1).max() > 1.1 * fs
 
 
 def test_step_down_taps_the_floor_from_the_box():

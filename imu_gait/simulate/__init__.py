@@ -39,16 +39,20 @@ Soft-tissue artefact: off by default (sensors rigidly fixed to the bone, only th
 displacement following the knee flexion, ringing after each foot contact; see soft_tissue.py), their signals follow
 the sensor's full motion and ``sensor_pose`` includes it, while the truth stays the bone's.
 
-Known simplifications: the foot is one rigid segment (its roll in stance is the rearfoot eversion). A heel strike
-lands with the heel sliding forward (1 m/s walking, 2 m/s running, at rest within 40 ms), so the swing need not
-stop the foot in the air; forefoot and flat landings land still. The pelvis height follows from the legs'
-geometry: in walking it moves about 7 cm up and down (real: 4-5 cm), highest at mid-stance; in rearfoot running
-about 6 cm, lowest at mid-stance (forefoot running only ~3 cm). The walking knee flexion peaks early in loading
-(~18 deg at ~5% of the stride instead of ~15%) and flexes early in terminal stance (~20 deg at 40-50%), to ~28 deg
-at toe-off (real ~35-40) and ~60 deg at ~80% (real ~70-75%); the running knee lands at ~18 deg and peaks at ~43
-deg at mid-stance (~15% of the stride). Before contact a shank sensor reads ~7 g in walking, ~9 g in rearfoot and
-~13 g in forefoot running. The push-off plantarflexion rate peaks at toe-off (running and stairs within 1 ms,
-walking ~2 ms after).
+Known simplifications: the foot is one rigid segment (its roll in stance is the rearfoot eversion). A walking heel
+strike lands with the heel sliding forward at 1 m/s, at rest within 40 ms, so the swing need not stop the foot in
+the air. A running foot (rear- or forefoot) lands still moving forward (2 m/s) and down (0.7 m/s; typical 0.5-1
+m/s) and the ground stops it after contact, within about 25 ms, with a force that rises from zero at contact and
+peaks about 12 ms after it; the swing meets it with no deceleration, so with an ideal sensor the foot reads ~2.5 g
+in the 30 ms before contact and 9-13 g after it (the impact vibration tops it up to ~15-18 g). The sole compresses by a few mm
+meanwhile. Flat landings (stairs, standing) land still. The pelvis height follows from the legs' geometry: in
+walking it moves about 4.5 cm up and down (real: 4-5 cm), highest at mid-stance; in running about 8 cm, lowest at
+mid-stance. The walking knee flexion (0 = standing) peaks in loading at ~18 deg at ~16% of the stride, is nearly
+straight again at ~35% (real: ~40%), reaches ~30 deg at toe-off (real ~35-40) and peaks in swing at ~60 deg at
+~80% (real 60-65 deg at 70-75%: the ankle passes under the hip late in the swing, and an earlier swing via point
+made the foot read 10-20 g after toe-off, where a real walking foot reads 3-6 g); the running knee lands at ~13-15 deg and peaks at ~43 deg at mid-stance (~16%
+of the stride). Before contact a shank sensor reads ~6 g in walking and ~5 g in running. The push-off
+plantarflexion rate peaks at toe-off (running and stairs within 1 ms, walking ~2 ms after).
 """
 
 from __future__ import annotations
@@ -82,13 +86,16 @@ __all__ = [
     "simulate",
 ]
 
-# impact vibration peak at the foot (m/s^2) by activity; shank, thigh and pelvis feel a fraction of it
+# impact vibration peak at the foot (in g) by activity; shank, thigh and pelvis feel a fraction of it. In running the
+# ground's deceleration of the foot is in the kinematics (9-13 g after contact, see kinematics.FootTrack), so the
+# vibration only tops it up: with an ideal sensor the foot peaks at ~18 g (rearfoot) and ~15 g (forefoot) around
+# contact, so a +/-16 g sensor clips a few running contacts
 IMPACT_G = {
     "walk": 10.0,
     "stairs_up": 3.0,
     "stairs_down": 6.0,
-    "run": 25.0,
-    "run_forefoot": 12.0,
+    "run": 18.0,
+    "run_forefoot": 4.0,
     "stand": 2.0,
 }
 IMPACT_FRACTION = {"foot": 1.0, "shank": 0.3, "thigh": 0.15, "pelvis": 0.08}

@@ -47,6 +47,9 @@ class Contact:
     pitch_fc: float = -30.0  # deg at toe-off
     fc_slope: float = 2.5
     heel_slide: float = 0.0  # m/s: forward speed of the heel as it touches the floor (heel strikes)
+    # m/s: downward speed of the foot as it touches the floor; > 0 = the ground stops the foot after contact (the
+    # swing arrives with that velocity and no deceleration: the impact is the ground's, after contact)
+    touchdown_vz: float = 0.0
     ev_ic: float = 0.0  # eversion profile (deg, anatomical, relative to standing)
     ev_peak: float = 0.0
     ev_tau: float = 0.35  # fraction of stance
@@ -293,6 +296,7 @@ class Planner:
                 ev_slope=g.eversion_velocity_slope,
                 activity=kind if kind != "turn" else "walk",
                 heel_slide=p.get("heel_slide", 0.0),
+                touchdown_vz=p.get("touchdown_vz", 0.0),
                 stride=not last and j < n_steps - 2,
             )
             # final landing: the foot comes to stand beside the other one
@@ -471,6 +475,8 @@ class Planner:
         if nxt.pitch_ic >= 0.0 or p.get("heel_slide", 0.0) > 0:
             t_a = prev.t_fc + frac * (nxt.t_ic - prev.t_fc)
             ch, sh = np.cos(nxt.heading), np.sin(nxt.heading)
+            # (a forefoot contact lands with the heel up: the hover is that much higher)
+            up += max(0.0, -np.sin(np.radians(nxt.pitch_ic))) * self.body.mtp_length
             a = nxt.pos + np.array([-back * ch, -back * sh, up])
             prev.vias.append(
                 (
@@ -534,10 +540,15 @@ def _gait_style(act: Activity) -> dict:
             "thigh": 12.0,
             "swing_knee": 66.0,
             "plantar": 5.0,
-            # knee bend wish bumps: (start, end) as fractions of stance, peak position, amplitude (deg)
-            "knee": [(-0.1, 0.6, 0.3, 14.0)],
+            # knee bend wish bumps: (start, end) as fractions of stance, peak position within them, amplitude
+            # (deg); the loading-response flexion peaks at ~15% of the stride with ~18 deg (typical 15-20 deg at
+            # 12-15%, same sources)
+            "knee": [(-0.05, 0.9, 0.3, 24.0)],
             "sway": 0.02,
-            "over": 0.44,
+            # the pelvis passes over a landing at 41% of its stance: the landing foot is not so far ahead that the
+            # pelvis must drop to reach it, so the pelvis moves ~4.5 cm up and down (typical 4-5 cm at normal
+            # speed; Gard, Miff & Kuo 2004, Hum Mov Sci 22:597; Perry & Burnfield 2010)
+            "over": 0.41,
             "frontal": 1.0,
             "ev": 1.0,
             "tau": 1.0,
@@ -554,10 +565,15 @@ def _gait_style(act: Activity) -> dict:
             "pitch_ic": -8.0 if fore else 14.0,
             "pitch_fc": -60.0,
             "fc_slope": TOE_OFF_SLOPE,
-            # the heel lands moving (2 m/s) and approaches from 15 cm behind its landing spot, so the swing leg
-            # stays flexed while the body catches up (a heel stopped in the air snapped the knee straight)
-            "approach": (0.15, 0.04, 0.86),
+            # the foot lands moving forward (2 m/s) and approaches from 18 cm behind and 5 cm above its landing
+            # spot, about where its touchdown velocity puts it 70 ms earlier, so the swing leg stays flexed while
+            # the body catches up (a heel stopped in the air snapped the knee straight)
+            "approach": (0.18, 0.05, 0.86),
             "heel_slide": 2.0,
+            # the foot lands still moving down and the ground stops it: the foot and shank collide with the
+            # ground at touchdown and are decelerated within the impact interval (Clark, Ryan & Weyand 2017,
+            # J Exp Biol 220:247, doi:10.1242/jeb.138057); typical downward foot speeds at touchdown 0.5-1 m/s
+            "touchdown_vz": 0.7,
             "flat": 0.22 if fore else 0.2,
             "push": 0.45,
             "via": 0.35,

@@ -40,9 +40,7 @@ LOAD_UP, LOAD_DOWN = (
     0.7,
 )  # fractions of stance: a leg takes the load over the first LOAD_UP, gives it up from
 # LOAD_DOWN to toe-off (walking)
-HEEL_SLIDE_S = (
-    0.04  # s, duration of the heel's slide after a walking heel strike (Contact.heel_slide)
-)
+HEEL_SLIDE_S = 0.04  # s, longest slide of the foot after a heel strike or a running touchdown (Contact.heel_slide)
 RUN_LOAD_DOWN = (0.4, 0.7)  # fractions of a running stance over which the leg gives up the load
 WISH_RATE = 200.0  # Hz of the grid that carries the smooth joint-angle wishes
 FLIGHT_CURVATURE = (
@@ -149,6 +147,9 @@ class FootTrack:
         self.pos = np.array([c.pos for c in contacts], dtype=float)
         self.heading, self.pitch_ic, self.pitch_fc = f("heading"), f("pitch_ic"), f("pitch_fc")
         self.fc_slope, self.heel_slide = f("fc_slope"), f("heel_slide")
+        self.touchdown_vz = f("touchdown_vz")
+        # touchdowns with a ground impact: the swing meets them with the stance's velocity, not its deceleration
+        self.touchdown = (self.touchdown_vz > 0) & (self.t_ff > self.t_ic)
         self.ev_ic, self.ev_peak, self.ev_tau = f("ev_ic"), f("ev_peak"), f("ev_tau")
         self.ev_fc, self.ev_slope = f("ev_fc"), f("ev_slope")
         self._build_swings(contacts)
@@ -182,16 +183,27 @@ class FootTrack:
         # heel strikes of walking: the heel touches the floor still moving forward at ``heel_slide`` m/s and comes
         # to rest within HEEL_SLIDE_S (C2 at rest), so the swing need not stop the foot dead in the air before
         # contact (which snapped the knee straight and gave shank accelerations of ~20 g)
+        # Running touchdowns (``touchdown_vz`` > 0, heel or forefoot): the foot also still moves down at contact
+        # and the ground stops it over the same time T, with a force that rises from zero at contact, peaks at
+        # T/2 (deceleration 1.5 v / T) and is gone at T: the sole and heel pad compress by vz T / 2 (a few mm)
         slide_t = np.minimum(HEEL_SLIDE_S, 0.5 * (t_ff - t_ic))
-        v0 = self.heel_slide[j]
-        sliding = (v0 > 0) & (self.pitch_ic[j] > 0) & (t < t_ic + slide_t) & (slide_t > 0)
+        v0, vz = self.heel_slide[j], self.touchdown_vz[j]
+        strike = (self.pitch_ic[j] > 0) | (vz > 0)
+        sliding = ((v0 > 0) | (vz > 0)) & strike & (t < t_ic + slide_t) & (slide_t > 0)
         if sliding.any():
             T = slide_t[sliding]
             u = np.clip((t[sliding] - t_ic[sliding]) / T, None, 1.0)
-            back = v0[sliding] * T / 3.0 * (1.0 - u) ** 3  # m behind the resting point
+            # s: distance still to go at unit speed at contact
+            left = np.where(
+                vz[sliding] > 0,
+                T / 2.0 * (1.0 - u) ** 3 * (1.0 + u),
+                T / 3.0 * (1.0 - u) ** 3,
+            )
+            back = v0[sliding] * left  # m behind the resting point
             h = heading[sliding]
             origin[sliding, 0] -= back * np.cos(h)
             origin[sliding, 1] -= back * np.sin(h)
+            origin[sliding, 2] += vz[sliding] * left
         # eversion: rise to the peak, then fall to the toe-off value
         ev = self.ev_ic[j].copy()
         finite = np.isfinite(t_fc)
@@ -228,6 +240,9 @@ class FootTrack:
         a_all, b_all = self.t_fc[js], self.t_ic[js + 1]
         starts = self._stance_derivs(js, a_all)  # (k, 6, 3)
         ends = self._stance_derivs(js + 1, b_all)
+        # a touchdown is an impact: the swing arrives with the foot's velocity and no deceleration (the stance's
+        # is zero at contact; its extrapolation before contact is not), so the foot does not brake in the air
+        ends[self.touchdown[js + 1], :3, 2] = 0.0
         # every moving via at once
         vias = [
             (n, v) for n, j in enumerate(js) for v in contacts[j].vias if not (len(v) > 7 and v[7])
