@@ -9,6 +9,7 @@ import pytest
 
 from imu_gait.pipeline.analysis import analyze
 from imu_gait.pipeline.evaluation import match_strides
+from imu_gait.pipeline.strides import _in_air
 from imu_gait.simulate import SimConfig, simulate
 
 FEET = ("left_foot", "right_foot")
@@ -59,3 +60,21 @@ def test_stair_ascent_contact_is_not_the_swing_deceleration(seed: int) -> None:
     up = err[act == "stairs_up"]
     assert up.size >= 8
     assert np.abs(up).max() <= 30.0
+
+
+def test_an_impact_the_foot_rests_after_is_a_contact_even_while_rotating() -> None:
+    # a foot touching down while still rotating toe-up at 40 deg/s whose rotation then dies out within 40 ms: in
+    # the air (the deceleration of a stair-ascent swing) only while it keeps decelerating once an impact would have
+    # rung out; a heel strike reverses the rotation, a forefoot contact speeds it up as the heel lowers
+    rate, at, level = 200.0, 20.0, -5.0
+    t = (np.arange(100) - at) / rate
+    easing = np.where(t < 0, -40.0, np.minimum(-40.0 + 1000.0 * t, 0.0))
+    reversing = np.where(t < 0, -40.0, np.minimum(-40.0 + 4000.0 * t, 150.0))
+    heel_lowering = np.where(t < 0, -40.0, np.maximum(-40.0 - 2000.0 * t, -120.0))
+    resting, decelerating = np.full(100, 50.0), np.full(100, 4000.0)
+    assert _in_air(easing, decelerating, at, rate, level)
+    assert not _in_air(easing, resting, at, rate, level)
+    assert not _in_air(reversing, decelerating, at, rate, level)
+    assert not _in_air(heel_lowering, decelerating, at, rate, level)
+    # nearly at rest already: no rotation left to come from the air
+    assert not _in_air(easing + 25.0, decelerating, at, rate, level)

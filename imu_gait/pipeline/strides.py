@@ -54,6 +54,9 @@ ROTATION_END_SLACK_S = (
 # stair-ascent swings 25-60 ms before contact at 5.3-8x; contacts without such a reversal or heel lowering
 # (flat landings, 100-400 Hz) under 3x
 IN_AIR_LEVELS = 4.0
+# SHOE statistic 30-50 ms after such an impact above which the foot is still decelerating (|a| about 1.5 g away
+# from gravity): simulated stair-ascent swings 3400-5000 there; a foot on the ground at rest or pivoting under 500
+IN_AIR_SHOE = 1000.0
 # deg, toe-down rotation after contact from which a landing counts fully as heel first (its heel pad compressed
 # before the shock reached the sensor); a flat landing turns < 0.5 deg, heel strikes 10-26 deg in 100 ms
 HEEL_STRIKE_DEG = 5.0
@@ -266,6 +269,7 @@ def _impact_onset(
     rate_hz: float,
     g: np.ndarray | None = None,
     level: float = -5.0,
+    shoe: np.ndarray | None = None,
 ) -> float:
     """Time (fractional sample) of the foot-strike impact after mid-swing, or NaN without a clear one.
 
@@ -276,8 +280,8 @@ def _impact_onset(
     at least as strong as any impact near the swing end (where the heel then only settles); likewise, near the
     swing end, a first impact without the heel lowering after it gives way to a stronger one with it (a
     transient in the air before a forefoot contact). An impact near the swing end that came in the air
-    (:func:`_in_air`: the foot still rotating toe-up, then coming smoothly to rest; ``level`` is the rate, deg/s,
-    that ends the rotation) is no contact either: the ground would have stopped the rotation (flat landing),
+    (:func:`_in_air`: the foot still rotating toe-up and decelerating, then coming smoothly to rest; ``level`` is
+    the rate, deg/s, that ends the rotation, ``shoe`` the SHOE statistic) is no contact either: the ground would have stopped the rotation (flat landing),
     reversed it (heel strike) or let the heel drop (forefoot contact). On stair ascent the contact's own impact is
     weak and the foot's deceleration before it can stand out 25-60 ms early. An impact must raise
     :func:`impact_signal` to at least 5x its median from mid-swing to the end of the window. ``midswing`` may be
@@ -296,8 +300,8 @@ def _impact_onset(
             not near.size or early_peak[-1] >= near_peak[0]
         ):
             return float(early[-1])
-    if near.size and g is not None:
-        ground = [k for k in range(near.size) if not _in_air(g, near[k], rate_hz, level)]
+    if near.size and g is not None and shoe is not None:
+        ground = [k for k in range(near.size) if not _in_air(g, shoe, near[k], rate_hz, level)]
         near, near_peak = near[ground], near_peak[ground]
     if near.size > 1 and g is not None and not _heel_lowers(g, near[0], rate_hz):
         # a transient in the air before a forefoot contact (the foot's toe-up rotation still easing after it) is
@@ -341,18 +345,23 @@ def _heel_lowers(g: np.ndarray, at: float, rate_hz: float) -> bool:
     return bool(g[i : i + max(round(0.05 * rate_hz), 2) + 1].min() <= min(g[i], 0.0) - 50.0)
 
 
-def _in_air(g: np.ndarray, at: float, rate_hz: float, level: float) -> bool:
+def _in_air(g: np.ndarray, shoe: np.ndarray, at: float, rate_hz: float, level: float) -> bool:
     """Whether an impact at sample ``at`` came in the air: the foot still rotates toe-up faster than
-    ``IN_AIR_LEVELS`` x ``level`` (deg/s, < 0, the rate that ends the swing's rotation) and, within 50 ms, the
+    ``IN_AIR_LEVELS`` x ``level`` (deg/s, < 0, the rate that ends the swing's rotation); within 50 ms the
     ground neither reverses the rotation (toe-down faster than that: a heel strike, which real heels make while
-    still rotating toe-up at 60-80 deg/s) nor lets the heel drop (:func:`_heel_lowers`). A foot decelerating in
-    the air instead comes smoothly to rest, and a flat landing stops the rotation at contact."""
+    still rotating toe-up at 60-80 deg/s) nor lets the heel drop (:func:`_heel_lowers`); and 30-50 ms after it,
+    once an impact has rung out, the foot is still decelerating (the SHOE statistic ``shoe`` above
+    ``IN_AIR_SHOE``). A foot decelerating in the air comes smoothly to rest; one on the ground stops rotating
+    (flat landing) or pivots slowly with its acceleration back near gravity (a forefoot touch settling)."""
     i = int(at)
     fast = IN_AIR_LEVELS * level
     if g[i] >= fast:
         return False
     after = g[i : i + max(round(0.05 * rate_hz), 2) + 1]
-    return bool(after.max() < -fast) and not _heel_lowers(g, at, rate_hz)
+    if after.max() >= -fast or _heel_lowers(g, at, rate_hz):
+        return False
+    late = shoe[int(at + 0.03 * rate_hz) : int(at + 0.05 * rate_hz) + 1]
+    return bool(late.size) and _median(late) > IN_AIR_SHOE
 
 
 def _heel_first(g: np.ndarray, at: float, stop: float, rate_hz: float) -> float:
@@ -423,7 +432,7 @@ def detect_foot_events(
         if impact is not None:
             lo = int(cand[j - 1]) if j > 0 else 0
             lobe = _swing_lobe_before(g_ic, m, lo, reach)
-            onset = _impact_onset(impact, ic, lobe, rate_hz, g_ic, level)
+            onset = _impact_onset(impact, ic, lobe, rate_hz, g_ic, level, shoe)
             if np.isfinite(onset) and _heel_lowers(g_ic, onset, rate_hz):
                 # a forefoot contact: the foot lands still rotating toe-up and the heel lowers after it, so the
                 # rate's approach to zero before it is no heel touching down; the impact is the contact
