@@ -3,9 +3,9 @@
 A clinician calibrates once per visit (standing, then walking: the functional hinge axes need gait) and records
 short tasks afterwards (squats, step-downs, a few stairs) where the axis fit of their own would be weak. Every
 analysis stores its knee calibration in quality.json (``knee.calibration``: per side the sensor-to-segment axes,
-the standing up directions, the standing angles and the knee centre relative to each sensor, see
-:class:`imu_gait.pipeline.knee.KneeCalibration`; files saved before the knee centre was stored lack it, and an
-analysis with them estimates it from its own data) and the
+the standing up directions, the standing angles, the knee centre relative to each sensor and the gyroscopes'
+standing readings, see :class:`imu_gait.pipeline.knee.KneeCalibration`; files saved before the last two were
+stored lack them, and an analysis with them estimates the knee centre from its own data) and the
 sensors it belongs to (``knee.calibration_sensors``: placement -> address, name, family). This module reads that
 back and checks it against the session it is applied to. The calibration is expressed in each sensor's own
 axes, so it holds only while the same sensors stay strapped in the same way: a sensor address that changed
@@ -30,6 +30,8 @@ SIDES = ("left", "right")
 VECTORS = ("j_thigh", "j_shank", "up_thigh", "up_shank", "offset")
 MATRICES = ("C_thigh", "C_shank")
 CENTRES = ("centre_thigh", "centre_shank")  # optional (null or absent: unknown)
+BIASES = ("bias_thigh", "bias_shank")  # optional (null or absent: unknown)
+MAX_BIAS_DPS = 50.0  # a standing gyroscope reading above this is no bias but movement or a fault
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,18 @@ def _parse_side(path: Path, side: str, d: Any) -> KneeCalibration:
         if np.linalg.norm(v) > MAX_JOINT_DISTANCE_M:
             raise FormatError(
                 path, f"{where}.{k}: {np.linalg.norm(v):.2f} m from the sensor, not a knee centre"
+            )
+    for k in BIASES:
+        if d.get(k) is None:
+            continue
+        try:
+            v = np.asarray(d[k], dtype=np.float64)
+        except (TypeError, ValueError):
+            v = np.zeros(0)
+        if v.shape != (3,) or not np.isfinite(v).all() or np.abs(v).max() > MAX_BIAS_DPS:
+            raise FormatError(
+                path,
+                f"{where}.{k}: expected 3 numbers (deg/s, each within {MAX_BIAS_DPS:g}) or null",
             )
     if d.get("side", side) != side:
         raise FormatError(path, f"{where}: side {d.get('side')!r} under the key {side!r}")

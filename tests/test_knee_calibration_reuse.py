@@ -87,6 +87,9 @@ def test_saved_calibration_beats_the_squat_only_sessions_own(squat_visit) -> Non
     assert e_reused["flexion_peak_err"].abs().max() <= 2.0
     knee = reused.quality["knee"]
     assert knee["calibration_source"]["left"] == {"source": "loaded", "file": str(saved.source)}
+    # the knee centre of the walking session is used, not one estimated from the squats
+    assert all(cal.centre is not None for cal in saved.sides.values())
+    assert {v["source"] for v in knee["knee_centre"].values()} == {"calibration"}
     assert own.quality["knee"]["calibration_source"]["left"] == {"source": "estimated"}
     # the standing pose of the calibration is the zero; this session's standing agrees with it
     standing = knee["knee"]["right"]["standing"]["this_session"]

@@ -1,10 +1,13 @@
-"""The knee centre relative to each sensor is part of the knee calibration: a window analysed with a given
-calibration (the online analyzer, a later session of the same strapping) uses the calibration's instead of
-estimating its own, and calibrations saved without it still load (the centre is then estimated)."""
+"""The knee centre relative to each sensor and the gyroscopes' standing readings are part of the knee
+calibration: a window analysed with a given calibration (the online analyzer, a later session of the same
+strapping) uses the calibration's centre instead of estimating its own, and starts its orientation filter from
+the standing gyroscope bias when it has no standing of its own; calibrations saved without them still load (the
+centre is then estimated)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -75,12 +78,35 @@ def test_windows_with_a_given_calibration_use_its_knee_centre(walk) -> None:
     assert seen[0] == seen[1]
 
 
+def test_windows_start_from_the_standing_gyroscope_bias(walk) -> None:
+    sim, strides, res = walk
+    for side, cal in res.calibration.items():
+        for seg in ("thigh", "shank"):
+            true = np.asarray(sim.sensor_errors[f"{side}_{seg}"]["gyr_bias"])
+            np.testing.assert_allclose(getattr(cal, f"bias_{seg}"), true, atol=0.03)
+    # windows of a few seconds without the standing: with the standing bias their knee columns come closer to
+    # the whole session's than when the orientation filter has to find the bias itself
+    cal = res.calibration["left"]
+    unknown = replace(cal, bias_thigh=None, bias_shank=None)
+    whole = res.stride_columns.set_index(["side", "stride"])
+    diff: dict[str, list[float]] = {"bias": [], "none": []}
+    for k in range(2, 12):
+        win, mine = _stride_window(sim, strides, k)
+        ref = whole.loc[("left", mine["stride"].iloc[0])][COLS].to_numpy(float)
+        for label, c in (("bias", cal), ("none", unknown)):
+            out = analyze_knee(win, mine, calibration={"left": c}).stride_columns
+            diff[label].append(np.abs(out[COLS].to_numpy(float)[0] - ref).max())
+    assert max(diff["bias"]) <= 0.25
+    assert np.mean(diff["bias"]) < 0.7 * np.mean(diff["none"])
+
+
 def test_a_calibration_saved_without_the_knee_centre_still_works(walk, tmp_path) -> None:
     sim, strides, res = walk
     old = {}
     for side, cal in res.calibration.items():
         d = calibration_to_dict(cal)
-        del d["centre_thigh"], d["centre_shank"]
+        for k in ("centre_thigh", "centre_shank", "bias_thigh", "bias_shank"):
+            del d[k]
         old[side] = d
     path = tmp_path / "quality.json"
     path.write_text(json.dumps({"knee": {"calibration": old}}))
@@ -98,12 +124,18 @@ def test_a_calibration_saved_without_the_knee_centre_still_works(walk, tmp_path)
 def test_a_malformed_knee_centre_is_named(walk, tmp_path) -> None:
     _, _, res = walk
     path = tmp_path / "cal.json"
-    for value, problem in (([0.1, 0.2], "3 numbers"), ([0.0, 0.0, 2.0], "not a knee centre")):
+    for key, value, problem in (
+        ("centre_shank", [0.1, 0.2], "3 numbers"),
+        ("centre_shank", [0.0, 0.0, 2.0], "not a knee centre"),
+        ("bias_thigh", [0.0, 90.0, 0.0], "3 numbers"),
+    ):
         d = calibration_to_dict(res.calibration["left"])
-        d["centre_shank"] = value
+        d[key] = value
         path.write_text(json.dumps({"calibration": {"left": d}}))
-        with pytest.raises(FormatError, match=f"centre_shank.*{problem}"):
+        with pytest.raises(FormatError, match=f"{key}.*{problem}"):
             load_knee_calibration(path)
-    d["centre_shank"] = None
+    d = calibration_to_dict(res.calibration["left"])
+    d["centre_shank"] = d["bias_thigh"] = None
     path.write_text(json.dumps({"calibration": {"left": d}}))
-    assert load_knee_calibration(path).sides["left"].centre is None
+    saved = load_knee_calibration(path).sides["left"]
+    assert saved.centre is None and saved.bias_thigh is None and saved.bias_shank is not None

@@ -45,6 +45,7 @@ from imu_gait.pipeline.shank_events import shank_events, strides_from_events
 from imu_gait.pipeline.squats import squat_table
 from imu_gait.pipeline.vqf_orientation import (
     LOSSY_FRACTION,
+    MIN_STILL_SAMPLES,
     Orientation,
     common_grid,
     interpolate_imu,
@@ -218,7 +219,11 @@ class KneeCalibration:
 
     ``centre_thigh`` / ``centre_shank``: the knee centre relative to each sensor (m, sensor frame; Seel et al.
     2014 joint position), like the axes a property of the mounting. None when unknown (a calibration saved
-    before it was stored, or an implausible estimate): then each analysis estimates it from its own data."""
+    before it was stored, or an implausible estimate): then each analysis estimates it from its own data.
+
+    ``bias_thigh`` / ``bias_shank``: each gyroscope's mean reading while standing (deg/s, sensor frame), the
+    bias the whole session's orientation filter starts from; data without a standing window of its own (the
+    online analyzer's windows) start from it too. None without a standing window."""
 
     side: Side
     j_thigh: np.ndarray
@@ -232,6 +237,8 @@ class KneeCalibration:
     heading_window_s: float = 6.0
     centre_thigh: np.ndarray | None = None
     centre_shank: np.ndarray | None = None
+    bias_thigh: np.ndarray | None = None
+    bias_shank: np.ndarray | None = None
 
     @property
     def centre(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -251,6 +258,8 @@ CALIBRATION_ARRAYS = (
     "offset",
     "centre_thigh",
     "centre_shank",
+    "bias_thigh",
+    "bias_shank",
 )
 
 
@@ -606,7 +615,16 @@ def analyze_knee(
         )
         for side in sides
     }
-    ori = orientations_on_grid(imus, grid, still=static)
+    standing = _standing_bias(imus, grid, static)
+    # a window without the standing (online) starts each gyroscope from the calibration's standing bias, as the
+    # whole session's analysis does: VQF's own bias estimate needs more than a few seconds to settle
+    bias = {
+        f"{side}_{seg}": getattr(given[side], f"bias_{seg}")
+        for side in sides
+        if side in given
+        for seg in ("thigh", "shank")
+    }
+    ori = orientations_on_grid(imus, grid, still=static, bias=bias)
 
     angles: dict[str, pd.DataFrame] = {}
     frames: dict[str, np.ndarray] = {}
@@ -648,6 +666,7 @@ def analyze_knee(
             quality,
             calibrations,
             centre=centres[side],
+            bias=_pair(standing, side),
             axes_only=gait_given,
         )
         if fitted and gait_given:
@@ -674,6 +693,7 @@ def analyze_knee(
                 quality,
                 calibrations,
                 centre=centres[side],
+                bias=_pair(standing, side),
                 swing=_swing_mask(grid, strides_used, side),
             )
             if not fitted and side in deferred:
@@ -692,6 +712,7 @@ def analyze_knee(
                     first,
                     calibrations,
                     centre=centres[side],
+                    bias=_pair(standing, side),
                 )
                 quality.setdefault("calibration", {})[side] = first["calibration"][side]
                 quality["knee"][side] = first["knee"][side]
@@ -711,6 +732,7 @@ def analyze_knee(
                 quality,
                 calibrations,
                 centre=centres[side],
+                bias=_pair(standing, side),
                 refine=False,
             )
             quality["knee"][side]["axis_from"] = "all movement (no gait)"
@@ -896,6 +918,22 @@ def _knee_centre_acceleration(
     return o1, o2
 
 
+def _standing_bias(
+    imus: dict[str, ImuData], grid: np.ndarray, static: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Each gyroscope's mean reading (deg/s) over the standing samples ``static`` of ``grid`` (the bias
+    :func:`.vqf_orientation.orientations_on_grid` removes); empty without enough standing samples."""
+    if static.sum() < MIN_STILL_SAMPLES:
+        return {}
+    return {n: interpolate_imu(imu, grid)[1][static].mean(axis=0) for n, imu in imus.items()}
+
+
+def _pair(d: Mapping[str, np.ndarray], side: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(thigh, shank) entries of ``d`` for ``side``, or None when either is missing."""
+    th, sh = d.get(f"{side}_thigh"), d.get(f"{side}_shank")
+    return None if th is None or sh is None else (th, sh)
+
+
 def _gait_segments(t: np.ndarray, strides: pd.DataFrame, events: list[dict]) -> np.ndarray:
     """Samples in any stride of either leg or in a session segment labelled as a gait activity."""
     m = _interval_mask(t, strides["ic"].to_numpy(np.float64), strides["end"].to_numpy(np.float64))
@@ -920,13 +958,15 @@ def _calibrate_side(
     axes_only: bool = False,
     swing: np.ndarray | None = None,
     centre: tuple[np.ndarray, np.ndarray] | None = None,
+    bias: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> bool:
     """Axis estimation, calibration and knee angles of one side from the samples ``sample``; results go into
     ``angles``, ``frames`` and ``quality`` (a warning instead when the movement is insufficient). ``refine``:
     the rotation-plane refinement of :func:`align_knee` (gait only), on the samples of ``swing`` when given
     and at least :data:`MIN_SWING_S` of them move. ``axes_only``: stop after the axis fit and its warnings.
     ``centre``: the knee centre used for the accelerations (m, thigh and shank sensor frames), stored in the
-    calibration. Returns whether the axis fit succeeded."""
+    calibration, like ``bias``, the thigh and shank gyroscopes' standing readings (deg/s). Returns whether the
+    axis fit succeeded."""
     th, sh = ori[f"{side}_thigh"], ori[f"{side}_shank"]
     rate = 1.0 / float(grid[1] - grid[0])
     moving = sample & ~static
@@ -971,6 +1011,8 @@ def _calibrate_side(
         heading_window_s=heading_window_s,
         centre_thigh=None if centre is None else centre[0],
         centre_shank=None if centre is None else centre[1],
+        bias_thigh=None if bias is None else bias[0],
+        bias_shank=None if bias is None else bias[1],
     )
     ang, delta = knee_angles_calibrated(th.R, sh.R, cal, rate)
     if static.any():

@@ -10,6 +10,7 @@ sensor has its own heading, which also drifts slowly: the knee module aligns thi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ from imu_gait.session import ImuData
 DEFAULT_PARAMS: dict = {"tauAcc": 6.0}
 LOSSY_FRACTION = 0.002  # above this fraction of lost samples a sensor counts as lossy
 LOSSY_TAU_ACC = 3.0
+MIN_STILL_SAMPLES = 10  # standing samples needed to take the gyroscope bias from them
 
 
 @dataclass(frozen=True)
@@ -119,11 +121,14 @@ def orientations_on_grid(
     grid: np.ndarray,
     params: dict | None = None,
     still: np.ndarray | None = None,
+    bias: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Orientation]:
     """VQF orientation of every sensor in ``imus`` after resampling onto the shared clock ``grid``.
 
     ``still``: samples known to be at rest (the standing calibration); the mean gyroscope reading there is
     removed as the initial bias estimate, so VQF need not detect rest itself (sway or strap wobble can hide it).
+    ``bias``: per sensor a gyroscope bias (deg/s, sensor frame) removed instead when ``still`` holds too few
+    samples (a calibration's standing reading, for a window of data without the standing).
     """
     result = {}
     for name, imu in imus.items():
@@ -132,8 +137,10 @@ def orientations_on_grid(
         # default time constant (verified on simulated walking with 2-5 % loss).
         lossy = lost_fraction(imu.t) > LOSSY_FRACTION
         acc, gyr = interpolate_imu(imu, grid, smooth=lossy)
-        if still is not None and still.sum() >= 10:
+        if still is not None and still.sum() >= MIN_STILL_SAMPLES:
             gyr = gyr - gyr[still].mean(axis=0)
+        elif bias is not None and bias.get(name) is not None:
+            gyr = gyr - bias[name]
         p = params
         if lossy and p is None:
             p = {**DEFAULT_PARAMS, "tauAcc": LOSSY_TAU_ACC}
