@@ -261,6 +261,9 @@ class OnlineAnalyzer:
         self.knee_calibration: dict[str, Any] = dict(knee_calibration or {})
         self._knee_ready = False  # calibration of the knee/pelvis sensors done (or given)
         self.pelvis_calibration: tuple[np.ndarray, dict[str, float]] | None = None
+        self._pelvis_bias: np.ndarray | None = (
+            None  # deg/s, the pelvis gyroscope's standing reading
+        )
         self._pending_knee: list[StrideUpdate] = []
         self._pending_early: list[
             StrideUpdate
@@ -843,6 +846,12 @@ class OnlineAnalyzer:
         if "pelvis" not in sess.data or not {"left", "right"} <= set(strides["side"]):
             self.warnings.append("pelvis: no calibration (strides of both legs needed)")
             return
+        d, window = sess.data["pelvis"], sess.calibration.get("static")
+        if window:
+            standing = (d.t >= window[0]) & (d.t <= window[1])
+            if standing.sum() >= 20:
+                # its gyroscope bias, for the pelvis windows that hold no standing (as the knee calibration's)
+                self._pelvis_bias = d.gyr[standing].mean(axis=0)
         o, static = self._pelvis_orientation(sess)
         try:
             C, _ = pelvis_frame(o.t, o.R, o.acc, o.gyr, _up(o, static), strides)
@@ -861,7 +870,10 @@ class OnlineAnalyzer:
 
         grid = common_grid([sess.data["pelvis"]])
         static = window_mask(grid, sess.calibration.get("static"))
-        o = orientations_on_grid({"pelvis": sess.data["pelvis"]}, grid, still=static)["pelvis"]
+        bias = {"pelvis": self._pelvis_bias} if self._pelvis_bias is not None else None
+        o = orientations_on_grid({"pelvis": sess.data["pelvis"]}, grid, still=static, bias=bias)[
+            "pelvis"
+        ]
         return o, static
 
     def _add_pelvis(self, us: list[StrideUpdate], sess: Session) -> None:
