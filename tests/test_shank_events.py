@@ -32,6 +32,16 @@ GROUND_STOPPED = (
     ],
 )  # fmt: skip
 
+# stair ascent: after the foot is placed on the step the shank turns forward while the knee extends (a stance
+# peak of 120 deg/s), then push-off and the swing (peak 270 deg/s)
+STAIR_ASCENT = (
+    1.3,
+    [
+        (0.0, 0), (0.1, 40), (0.25, 120), (0.4, 0), (0.55, -50), (0.62, -300), (0.7, -100),
+        (0.85, 270), (0.98, 80), (1.05, 40), (1.15, 60), (1.3, 0),
+    ],
+)  # fmt: skip
+
 
 def _burst(
     t: np.ndarray, t0: float, amp: float, freq: float = 40.0, tau: float = 0.012
@@ -107,3 +117,13 @@ def test_simulated_running_contact_from_the_shanks(
         err = np.array([found[np.argmin(np.abs(found - ic))] - ic for ic in truth])
         assert abs(np.median(err)) < median_max, (side, err)
         assert np.percentile(np.abs(err), 90) < p90_max, (side, err)
+
+
+def test_a_stance_peak_of_the_shank_rate_is_no_swing() -> None:
+    t, swing, acc, contacts = _shank(STAIR_ASCENT, 100.0)
+    mid_swing, ic, _ = shank_events(t, swing, acc=acc)
+    # one mid-swing per stride, each 0.85 s into it; none 0.25 s after a contact
+    assert mid_swing.size == contacts.size
+    assert np.allclose(np.mod(mid_swing, STAIR_ASCENT[0]), 0.85, atol=0.02)
+    err = np.array([ic[np.nanargmin(np.abs(ic - c))] - c for c in contacts])
+    assert np.abs(err).max() <= 0.006, err

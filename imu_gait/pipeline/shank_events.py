@@ -128,6 +128,19 @@ def _contact_onset(axial: np.ndarray, full: np.ndarray, lo: int, hi: int, rate_h
     return early if np.isfinite(early) and early < onset else onset
 
 
+def _swing_peaks(smooth: np.ndarray, peaks: np.ndarray, rate_hz: float) -> np.ndarray:
+    """The candidate peaks of the swing rate (deg/s) that are mid-swing: a swing starts at toe-off, where the
+    shank turns back fast (push-off), so the rate since the previous mid-swing (or in the 0.6 s before the first)
+    must go down to at least -0.15x the peak. A stance peak (the shank turning forward while the knee extends,
+    stair ascent) has no push-off before it."""
+    keep: list[int] = []
+    for p in peaks:
+        lo = keep[-1] if keep else max(0, p - round(0.6 * rate_hz))
+        if -float(smooth[lo : p + 1].min()) >= 0.15 * float(smooth[p]):
+            keep.append(int(p))
+    return np.asarray(keep, dtype=int)
+
+
 def shank_events(
     t: np.ndarray,
     swing_rate: np.ndarray,
@@ -151,6 +164,7 @@ def shank_events(
     peaks, _ = find_peaks(
         smooth, height=height, distance=max(1, int(0.45 * rate)), prominence=height
     )
+    peaks = _swing_peaks(smooth, peaks, rate)
     if peaks.size == 0:
         empty = np.empty(0)
         return empty, empty, empty
