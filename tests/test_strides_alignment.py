@@ -11,6 +11,7 @@ import pytest
 from imu_gait.anatomy import rot_x, rot_y, rot_z
 from imu_gait.pipeline.analysis import prepare_sensor
 from imu_gait.pipeline.foot import analyze_foot
+from imu_gait.pipeline.strides import _compression_share, _rotation_end, _settling_time
 from imu_gait.simulate import SimConfig, simulate
 
 FEET = ("left_foot", "right_foot")
@@ -86,3 +87,41 @@ def test_stair_ascent_contact_does_not_depend_on_the_alignment(placement, rate) 
         b = foot(mounting).strides
         assert len(b["ic"]) == len(a["ic"])
         assert np.abs(b["ic"][up] - a["ic"][up]).max() <= 0.002
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("rate", [200.0, 400.0])
+def test_running_contact_does_not_follow_a_small_alignment_change(rate, seed) -> None:
+    # the running foot levels out in the air and lands still moving; contact moved one-for-one with the end of
+    # its rotation, which 2 deg of the late-swing inversion (~180 deg/s) leaking into the pitch rate shifts by
+    # 5-10 ms: IC moved 8-12 ms with this turn at both rates
+    cfg = SimConfig.run(strides=12, rate_hz=rate, placements=("right_foot",), mounting="random")
+    prep, static = prepare_sensor(simulate(cfg, seed=seed).session, "right_foot")
+    est = _foot(prep, static).alignment
+    a = _foot(prep, static, est).strides
+    assert len(a["ic"]) >= 10
+    for deg in (2.0, -2.0):
+        b = _foot(prep, static, replace(est, R=rot_z(deg) @ est.R)).strides
+        assert len(b["ic"]) == len(a["ic"])
+        assert np.abs(a["ic"] - b["ic"]).max() <= 0.005
+
+
+def test_settling_is_well_conditioned_where_the_rotation_end_is_not() -> None:
+    # a swing's toe-up rate dying out in the air (time constant 40 ms from a -600 deg/s peak) and the same with
+    # 6 deg/s leaked into it (2 deg of a 180 deg/s inversion): the approach to zero moves by tens of ms, the
+    # quarter point on the steep part by under 2 ms
+    rate = 200.0
+    t = np.arange(int(0.5 * rate)) / rate
+    g = -600.0 * np.exp(-t / 0.04)
+    leak = g + 6.0
+    end, end_leak = (_rotation_end(x, 0, x.size, -12.0, 2.0) for x in (g, leak))
+    assert abs(end_leak - end) / rate >= 0.01
+    assert abs(_settling_time(leak, 0, end_leak) - _settling_time(g, 0, end)) / rate <= 0.002
+    # no heel-pad share when the rotation settled long before the shock, whatever the end of the rotation; half
+    # the gap (at most the longest compression) when it settled just before
+    longest = 0.025 * rate
+    assert _compression_share(6.0, 8.0, longest) == pytest.approx(3.0)
+    assert _compression_share(14.0, 8.0, longest) == pytest.approx(longest)
+    assert [_compression_share(d, 16.0, longest) for d in (4.0, 6.0, 8.0)] == [0.0, 0.0, 0.0]
+    shares = [_compression_share(6.0, s, longest) for s in np.linspace(9.0, 16.0, 50)]
+    assert np.abs(np.diff(shares)).max() < 0.1

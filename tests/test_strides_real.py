@@ -115,8 +115,9 @@ def test_events_agree_with_motion_capture(analysis, mocap, side):
     assert np.mean(np.abs(d_ic)) <= 0.020
     assert np.median(np.abs(d_ic)) <= 0.015
     assert np.median(np.abs(d_fc)) <= 0.020
-    # no motion-capture contact is off by more than 60 ms
-    assert np.max(np.abs(d_ic)) <= 0.060
+    # no motion-capture contact is off by more than 35 ms (up to 41.5 ms while the heel pad's delay tapered off
+    # with the distance from the end of the rotation to the shock, which reached 42 ms on this walk)
+    assert np.max(np.abs(d_ic)) <= 0.035
 
 
 def test_level_walk_strides_are_plausible(analysis):

@@ -98,9 +98,10 @@ def analyze(
         "assumptions": {
             "alignment": "foot z from gravity at rest, y from the dominant gyroscope axis while walking, sign "
             "from the push-off pattern and the direction of travel (unless a mounting was declared)",
-            "events": "IC = foot-strike impact near the end of the swing's toe-up rotation (midway when the "
-            "rotation ends up to 25 ms before it, tapering to the impact at 37.5 ms; the end of the rotation "
-            "without a clear impact), FC = "
+            "events": "IC = foot-strike impact near the end of the swing's toe-up rotation (midway between "
+            "the end of the rotation and the impact, at most 25 ms before it, when the ground stopped the "
+            "rotation: its last quarter within 50 ms of the impact, none beyond 75 ms; the end of the "
+            "rotation without a clear impact), FC = "
             "push-off pitch-rate peak, mid-stance = minimum of the SHOE zero-velocity statistic",
             "trajectory": "strapdown between mid-stances, zero velocity at both, linear drift plus a step at "
             "the contact impact",

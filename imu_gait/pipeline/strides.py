@@ -13,13 +13,16 @@ Method:
   vector, searched around the end of the swing's toe-up rotation (the rate's upward zero crossing after
   mid-swing, bounded by the extrapolated end of its steep deceleration where the rate lingers near zero; an
   impact under way at the search window's start keeps its own onset), or earlier for a forefoot contact that
-  is followed by the heel lowering. When the rotation ends within 25 ms before the shock, contact is put midway
-  (marker-based references put contact at the end of the rotation, the shock arrives once heel pad and sole
-  are compressed), tapering to the shock at 37.5 ms (continuous: no jump of IC when a small change of the
-  sensor's alignment moves the end of the rotation). A contact followed by the heel lowering (a second toe-up
-  lobe) is a forefoot contact: there the impact is the contact (the foot lands still rotating toe-up; no heel
-  pad is compressed first), and when that heel lowering is larger than the swing's own toe-up lobe (a slow
-  stair-descent swing) and so taken as the mid-swing, its contact is searched from the swing's lobe before it.
+  is followed by the heel lowering. When the ground stopped the rotation (its last quarter, from a quarter of
+  the swing's peak rate, within 50 ms of the shock; no share beyond 75 ms, a foot that levelled out in the
+  air), contact is put midway between its end and the shock (marker-based references put contact at the end
+  of the rotation, the shock arrives once heel pad and sole are compressed), at most 25 ms before the shock.
+  The quarter point lies on the steep part of the deceleration, so a small change of the sensor's alignment
+  does not move contact with the slow approach to zero of a hovering foot. A contact followed by the heel
+  lowering (a second toe-up lobe) is a forefoot contact: there the impact is the contact (the foot lands still
+  rotating toe-up; no heel pad is compressed first), and when that heel lowering is larger than the swing's
+  own toe-up lobe (a slow stair-descent swing) and so taken as the mid-swing, its contact is searched from the
+  swing's lobe before it.
   An impact at which the foot still rotates toe-up and after which it just comes smoothly to rest (neither
   reversed by a heel strike nor speeded up by the heel lowering) came in the air: on stair ascent, where the
   foot lands flat or forefoot-first with a weak impact, the swing's deceleration can stand out 25-60 ms before
@@ -63,6 +66,8 @@ HEEL_STRIKE_DEG = 5.0
 # s after the end of the rotation to which the contact filter's rate is settled in the online analyzer's window
 # (its impact window, 0.2 s, less the 30 Hz filter's 50 ms edge)
 IMPACT_SETTLED_S = 0.15
+# share of the swing's peak toe-up rate below which its rotation counts as settling (_settling_time)
+STOPPED_SHARE = 0.25
 IMPACT_GAP_S = 0.005  # s, longest dip below the level inside one impact (which lasts 20-30 ms)
 BOUT_PAUSE_S = (
     2.5  # s, no mid-swing candidate for longer than this (the longest stride) ends a bout
@@ -376,15 +381,38 @@ def _heel_first(g: np.ndarray, at: float, stop: float, rate_hz: float) -> float:
     return min(turned / HEEL_STRIKE_DEG, 1.0)
 
 
-def _compression_share(d: float, longest: float) -> float:
-    """How far (samples) contact lies before the impact onset when the rotation ended ``d`` samples before it:
-    half of ``d`` up to ``longest`` (the heel pad's compression), tapering to zero at 1.5x ``longest`` (a
-    rotation that ended earlier was not stopped by this impact). Continuous, so that an onset-to-rotation
-    distance near ``longest`` (a small change of alignment moves the end of the rotation) moves contact
-    smoothly instead of by half of ``longest``."""
-    if d <= 0.0 or d >= 1.5 * longest:
+def _settling_time(g: np.ndarray, lobe: int, end: float) -> float:
+    """Fractional sample at which the swing's toe-up rotation last fell below a quarter of its peak rate
+    ``g[lobe]`` (deg/s, < 0) before its end ``end``; NaN if not found. Taken on the steep part of the
+    deceleration (several deg/s per ms), so a few deg/s of another axis leaking into ``g`` (a small change of
+    the sensor's alignment) move it by about a millisecond, unlike the rate's approach to zero."""
+    q = STOPPED_SHARE * float(g[lobe])
+    e = min(int(end), g.size - 2)
+    if q >= 0.0 or e <= lobe:
+        return float("nan")
+    below = np.flatnonzero(g[lobe : e + 1] <= q)
+    i = lobe + int(below[-1])
+    return i + float((q - g[i]) / (g[i + 1] - g[i])) if g[i + 1] > q else float(i)
+
+
+def _compression_share(d: float, settle: float, longest: float) -> float:
+    """How far (samples) contact lies before the impact onset when the rotation ended ``d`` samples and fell
+    below a quarter of its peak rate ``settle`` samples before it: half of ``d`` (the heel pad's compression;
+    at most ``longest``) when the ground stopped the rotation, none when the foot levelled out in the air.
+
+    A heel stopped by the ground ends the rotation abruptly: its last quarter lies within ``2 x longest`` of the
+    shock (real walk with motion capture: 0-58 ms, mostly under 50); a swing that slows down in the air and
+    touches down later takes over ``3 x longest`` (simulated running, whose foot lands still moving: 107-145 ms,
+    5th-95th percentile) and its end tells nothing about the contact, which is then the impact (as in Falbriard
+    et al. 2018, Front Physiol 9:610). Tapers linearly in between. ``settle`` lies on the steep part of the
+    deceleration, so a small change of the sensor's alignment barely moves it, whereas a hovering foot's
+    approach to zero (``d``) moves by several ms; the share no longer tapers with ``d``, which put contact
+    one-for-one with that approach.
+    """
+    if not d > 0.0 or not np.isfinite(settle):
         return 0.0
-    return 0.5 * d if d <= longest else longest * (1.5 - d / longest)
+    weight = min(max(3.0 - settle / longest, 0.0), 1.0)
+    return weight * min(0.5 * d, longest)
 
 
 def _parabolic_peak(x: np.ndarray, i: int) -> float:
@@ -438,10 +466,11 @@ def detect_foot_events(
                 # rate's approach to zero before it is no heel touching down; the impact is the contact
                 ic = onset
             elif np.isfinite(onset):
-                # a rotation that ends just before the shock was stopped by the ground: contact lies between the
-                # end of the rotation (heel touches) and the shock at the sensor (heel pad and sole compressed);
-                # marker-based and impact-based references differ by this delay, take the middle
-                share = _compression_share(onset - ic, HEEL_COMPRESSION_S * rate_hz)
+                # a rotation that settles just before the shock was stopped by the ground: contact lies between
+                # the end of the rotation (heel touches) and the shock at the sensor (heel pad and sole
+                # compressed); marker-based and impact-based references differ by this delay, take the middle
+                settle = onset - _settling_time(g_ic, lobe, ic)
+                share = _compression_share(onset - ic, settle, HEEL_COMPRESSION_S * rate_hz)
                 ic = onset - share * _heel_first(
                     g_ic, onset, ic + IMPACT_SETTLED_S * rate_hz, rate_hz
                 )
