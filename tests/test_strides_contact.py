@@ -9,7 +9,7 @@ import pytest
 
 from imu_gait.pipeline.analysis import analyze
 from imu_gait.pipeline.evaluation import match_strides
-from imu_gait.pipeline.strides import _in_air
+from imu_gait.pipeline.strides import _impact_onset, _in_air
 from imu_gait.simulate import SimConfig, simulate
 
 FEET = ("left_foot", "right_foot")
@@ -78,3 +78,18 @@ def test_an_impact_the_foot_rests_after_is_a_contact_even_while_rotating() -> No
     assert not _in_air(heel_lowering, decelerating, at, rate, level)
     # nearly at rest already: no rotation left to come from the air
     assert not _in_air(easing + 25.0, decelerating, at, rate, level)
+
+
+@pytest.mark.parametrize("rate", [200.0, 400.0])
+def test_an_impact_ringing_through_a_short_dip_keeps_its_first_lobe(rate: float) -> None:
+    # a ringing impact's second difference can dip below the level for up to 5 ms between its lobes; at 200 Hz
+    # such a one-sample dip split the impact and its first lobe (one sample) was dropped: IC 10 ms late (running,
+    # stair descent)
+    dip = round(0.005 * rate)
+    impact = np.full(int(rate), 1e5)
+    k = int(0.6 * rate)
+    impact[k] = 3e6
+    impact[k + 1 : k + 1 + dip] = 1.4e6
+    impact[k + 1 + dip : k + 3 + dip] = 1e7
+    onset = _impact_onset(impact, k - 0.025 * rate, k - int(0.3 * rate), rate)
+    assert onset == pytest.approx(k + 0.5)

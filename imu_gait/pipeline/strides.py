@@ -297,7 +297,9 @@ def _impact_onset(
     if hi - midswing < 5:
         return float("nan")
     base = _median(impact[midswing + 1 : hi])
-    span = max(round(IMPACT_GAP_S * rate_hz), 1)
+    # a dip of IMPACT_GAP_S covers that many samples, so the next one above the level comes one sample later (at
+    # 200 Hz a one-sample dip of a ringing impact split it, and its first lobe, a lone sample, was dropped)
+    span = round(IMPACT_GAP_S * rate_hz) + 1
     near, near_peak = _impact_onsets(impact, a, hi, base, reach=midswing + 1, span=span)
     early, early_peak = _impact_onsets(impact, midswing + 1, a, base, span=span)
     if early.size and g is not None:
