@@ -73,12 +73,21 @@ class Recording:
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
         self.stderr: list[str] = []
-        threading.Thread(target=self._collect, daemon=True).start()
+        self._reader = threading.Thread(target=self._collect, daemon=True)
+        self._reader.start()
 
     def _collect(self) -> None:
         for line in self.proc.stderr:
             self.stderr.append(line)
             self.lines.put(line)
+
+    def finish(self, timeout: float = 30.0) -> str:
+        """Wait for the recorder to exit (its stderr stays with the collecting thread); its stdout."""
+        self.proc.stdin.close()
+        out = self.proc.stdout.read()
+        self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5.0)
+        return out
 
     def send(self, line: str) -> float:
         """Write one line to the recorder's stdin; the monotonic time it was written."""
@@ -121,7 +130,7 @@ def test_marks_on_stdin_and_calibrate_first_reach_session_json_and_the_analysis(
     rec.wait_for("mark:", timeout=5.0)
     time.sleep(3.0)
     rec.proc.send_signal(signal.SIGINT)
-    stdout, _ = rec.proc.communicate(timeout=30)
+    stdout = rec.finish()
     assert rec.proc.returncode == 0, "".join(rec.stderr)
     assert "marks: calibration" in stdout
 
