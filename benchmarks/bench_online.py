@@ -152,7 +152,10 @@ def real_time(session, speed: float, dur: float, knee: bool) -> None:
             if fin and (row["side"], row["stride"]) in final
         ]
     )
-    print(f"  processing latency (completing sample -> final row): {dist(proc)}")
+    print(
+        f"  processing latency (completing sample -> final row; with knee sensors incl. the wait for its "
+        f"5 s batch): {dist(proc)}"
+    )
     print(
         "  end-IC latency (stride end -> first shown, incl. the detector's look-ahead) [target <= 0.3 s]:"
     )
