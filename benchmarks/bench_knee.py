@@ -177,24 +177,6 @@ def squats_only() -> None:
     )
 
 
-def _cut(session, t0: float, t1: float, static: tuple[float, float]):
-    """The part of ``session`` between ``t0`` and ``t1`` (s) as a session of its own, standing in ``static``."""
-    from imu_gait.session import ImuData, Session
-
-    data = {}
-    for p, d in session.data.items():
-        m = (d.t >= t0) & (d.t <= t1)
-        data[p] = ImuData(d.t[m], d.acc[m], d.gyr[m])
-    events = [e for e in session.events if e["t"] >= t0 - 1e-6 and e["t_end"] <= t1 + 1e-6]
-    return Session(
-        data=data,
-        sensors=dict(session.sensors),
-        subject=session.subject,
-        calibration={"static": list(static)},
-        events=events,
-    )
-
-
 def reused_calibration(seeds: tuple[int, ...] = (1, 2, 3, 4)) -> None:
     """One strapping (simulator's typical soft-tissue artefact): standing, 12 walking strides, standing, then a
     short task; cut into a walking session and a task session. The task analysed with its own knee calibration
@@ -223,8 +205,10 @@ def reused_calibration(seeds: tuple[int, ...] = (1, 2, 3, 4)) -> None:
             )
             sim = simulate(cfg, seed=seed)
             walk_end = sim.session.events[1]["t_end"]
-            a = _cut(sim.session, 0.0, walk_end + 1.5, sim.session.calibration["static"])
-            b = _cut(sim.session, walk_end + 0.1, sim.plan.t_end, (walk_end + 0.5, walk_end + 2.9))
+            a = sim.session.slice_time(0.0, walk_end + 1.5, sim.session.calibration["static"])
+            b = sim.session.slice_time(
+                walk_end + 0.1, sim.plan.t_end, (walk_end + 0.5, walk_end + 2.9)
+            )
             strides_a = truth_strides(sim)[sim.strides["ic"] < walk_end]
             strides_b = truth_strides(sim)[sim.strides["ic"] > walk_end]
             cal = analyze_knee(a, strides_a).calibration
@@ -337,7 +321,7 @@ def window_runtime(runs: int = 5) -> tuple[float, float]:
     }
     out = []
     for t0, t1 in spans.values():
-        win = _cut(sim.session, t0, t1, (t0 - 10.0, t0 - 9.0))
+        win = sim.session.slice_time(t0, t1, (t0 - 10.0, t0 - 9.0))
         win.calibration = {}
         mine = strides[(strides["ic"] >= t0) & (strides["end"] <= t1)]
         cpu = []

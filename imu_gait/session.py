@@ -253,6 +253,28 @@ class Session:
         raw = self.path / "raw"
         return raw if raw.is_dir() else None
 
+    def slice_time(
+        self, t0: float, t1: float, static: tuple[float, float] | list[float] | None = None
+    ) -> Session:
+        """The part from ``t0`` to ``t1`` (s) as a session of its own: samples with t0 <= t < t1, the events
+        that lie inside, and ``static`` as its standing calibration window (default: the session's, if it lies
+        inside)."""
+        if static is None:
+            own = self.calibration.get("static")
+            static = own if own and t0 <= own[0] and own[1] <= t1 else None
+        events = [
+            e for e in self.events if e["t"] >= t0 - 1e-6 and e.get("t_end", e["t"]) <= t1 + 1e-6
+        ]
+        return Session(
+            data={p: d.slice_time(t0, t1) for p, d in self.data.items()},
+            sensors=dict(self.sensors),
+            subject=self.subject,
+            condition=self.condition,
+            activity=self.activity,
+            calibration={"static": [float(static[0]), float(static[1])]} if static else {},
+            events=events,
+        )
+
     def metadata(self) -> dict[str, Any]:
         """The contents of session.json."""
         meta: dict[str, Any] = {"schema_version": SCHEMA_VERSION}

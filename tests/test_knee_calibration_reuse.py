@@ -20,25 +20,10 @@ from imu_gait.knee_calibration import check_knee_calibration, load_knee_calibrat
 from imu_gait.pipeline.analysis import analyze, write_analysis
 from imu_gait.pipeline.knee import analyze_knee
 from imu_gait.pipeline.knee_eval import knee_errors, squat_errors
-from imu_gait.session import ImuData, SensorInfo, Session, save_session
+from imu_gait.session import SensorInfo, save_session
 from imu_gait.simulate import Activity, SimConfig, simulate
 
 LEGS = ("left_thigh", "left_shank", "right_thigh", "right_shank")
-
-
-def _part(s: Session, t0: float, t1: float, static: tuple[float, float]) -> Session:
-    data = {}
-    for p, d in s.data.items():
-        m = (d.t >= t0) & (d.t <= t1)
-        data[p] = ImuData(d.t[m], d.acc[m], d.gyr[m])
-    events = [e for e in s.events if e["t"] >= t0 - 1e-6 and e["t_end"] <= t1 + 1e-6]
-    return Session(
-        data=data,
-        sensors=dict(s.sensors),
-        subject=s.subject,
-        calibration={"static": [float(static[0]), float(static[1])]},
-        events=events,
-    )
 
 
 def _visit(task: list[Activity], seed: int):
@@ -50,8 +35,8 @@ def _visit(task: list[Activity], seed: int):
     )
     sim = simulate(config, seed=seed)
     walk_end = sim.session.events[1]["t_end"]
-    a = _part(sim.session, 0.0, walk_end + 1.5, sim.session.calibration["static"])
-    b = _part(sim.session, walk_end + 0.1, sim.plan.t_end, (walk_end + 0.5, walk_end + 2.9))
+    a = sim.session.slice_time(0.0, walk_end + 1.5, sim.session.calibration["static"])
+    b = sim.session.slice_time(walk_end + 0.1, sim.plan.t_end, (walk_end + 0.5, walk_end + 2.9))
     return sim, a, b, walk_end
 
 

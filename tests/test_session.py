@@ -151,3 +151,25 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         save_session(s, tmp_path / "s")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_slice_time_keeps_the_samples_events_and_standing_inside() -> None:
+    t = np.arange(0.0, 10.0, 0.01)
+    d = ImuData(t, np.tile([0.0, 0.0, 9.81], (t.size, 1)), np.zeros((t.size, 3)))
+    s = Session(
+        data={"left_foot": d},
+        subject="p01",
+        calibration={"static": [0.5, 2.0]},
+        events=[
+            {"t": 1.0, "t_end": 3.0, "label": "walk"},
+            {"t": 4.0, "t_end": 9.0, "label": "run"},
+        ],
+    )
+    part = s.slice_time(0.0, 5.0)
+    assert part.data["left_foot"].t[0] == 0.0 and part.data["left_foot"].t[-1] < 5.0
+    assert part.data["left_foot"].t.size == 500
+    assert [e["label"] for e in part.events] == ["walk"]
+    assert part.calibration == {"static": [0.5, 2.0]} and part.subject == "p01"
+    later = s.slice_time(3.0, 10.0)
+    assert later.calibration == {} and [e["label"] for e in later.events] == ["run"]
+    assert s.slice_time(3.0, 10.0, static=(3.5, 3.9)).calibration == {"static": [3.5, 3.9]}
