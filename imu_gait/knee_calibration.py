@@ -91,6 +91,17 @@ def load_knee_calibration(src: str | Path) -> SavedKneeCalibration:
     return SavedKneeCalibration(sides, dict(sensors), str(subject), path)
 
 
+def _optional_vector(d: dict, key: str) -> np.ndarray | bool | None:
+    """``d[key]`` as 3 finite numbers, None when absent or null, False when it is something else."""
+    if d.get(key) is None:
+        return None
+    try:
+        v = np.asarray(d[key], dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return v if v.shape == (3,) and np.isfinite(v).all() else False
+
+
 def _parse_side(path: Path, side: str, d: Any) -> KneeCalibration:
     where = f"knee.calibration.{side}"
     if not isinstance(d, dict):
@@ -113,26 +124,16 @@ def _parse_side(path: Path, side: str, d: Any) -> KneeCalibration:
         if k != "offset" and k not in MATRICES and abs(np.linalg.norm(v) - 1.0) > 1e-3:
             raise FormatError(path, f"{where}.{k}: not a unit vector")
     for k in CENTRES:
-        if d.get(k) is None:
-            continue
-        try:
-            v = np.asarray(d[k], dtype=np.float64)
-        except (TypeError, ValueError):
-            v = np.zeros(0)
-        if v.shape != (3,) or not np.isfinite(v).all():
+        v = _optional_vector(d, k)
+        if v is False:
             raise FormatError(path, f"{where}.{k}: expected 3 numbers (m) or null")
-        if np.linalg.norm(v) > MAX_JOINT_DISTANCE_M:
+        if v is not None and np.linalg.norm(v) > MAX_JOINT_DISTANCE_M:
             raise FormatError(
                 path, f"{where}.{k}: {np.linalg.norm(v):.2f} m from the sensor, not a knee centre"
             )
     for k in BIASES:
-        if d.get(k) is None:
-            continue
-        try:
-            v = np.asarray(d[k], dtype=np.float64)
-        except (TypeError, ValueError):
-            v = np.zeros(0)
-        if v.shape != (3,) or not np.isfinite(v).all() or np.abs(v).max() > MAX_BIAS_DPS:
+        v = _optional_vector(d, k)
+        if v is False or (v is not None and np.abs(v).max() > MAX_BIAS_DPS):
             raise FormatError(
                 path,
                 f"{where}.{k}: expected 3 numbers (deg/s, each within {MAX_BIAS_DPS:g}) or null",
