@@ -357,11 +357,16 @@ def stride_knee_metrics(
     nan = dict.fromkeys(KNEE_COLUMNS, np.nan)
     if not (np.isfinite(ic) and np.isfinite(fc)) or fc <= ic or ic < t[0] or fc > t[-1]:
         return nan
+    # the window ends are included, interpolated: a curve still rising there (flexion in stair descent) would
+    # otherwise give a peak that depends on where the samples fall
+    early_end = ic + 0.6 * (fc - ic)
     abd_stance = _span(t, abduction, ic, fc)
-    flex_early = _span(t, flexion, ic, ic + 0.6 * (fc - ic))
+    flex_early = _span(t, flexion, ic, early_end)
     a_ic = _interp(t, abduction, ic)
-    peak = float(max(abd_stance.max(), a_ic)) if abd_stance.size else a_ic
-    flex_peak = float(flex_early.max()) if flex_early.size else _interp(t, flexion, ic)
+    peak = float(max(abd_stance.max(initial=a_ic), _interp(t, abduction, fc)))
+    flex_peak = float(
+        max(flex_early.max(initial=_interp(t, flexion, ic)), _interp(t, flexion, early_end))
+    )
     return {
         "knee_abduction_ic": a_ic,
         "knee_abduction_peak": peak,
@@ -403,13 +408,16 @@ def knee_stride_table(
         f_ic = np.interp(ic_k, t, flexion)
         lo = np.searchsorted(t, ic_k, side="left")  # first sample with t >= ic
         hi = np.searchsorted(t, fc_k, side="right")  # first sample with t > fc
-        hi_early = np.searchsorted(t, ic_k + 0.6 * (fc_k - ic_k), side="right")
-        peak, flex_peak = a_ic.copy(), f_ic.copy()
+        early_end = ic_k + 0.6 * (fc_k - ic_k)
+        hi_early = np.searchsorted(t, early_end, side="right")
+        # window ends included, interpolated (see stride_knee_metrics)
+        peak = np.maximum(a_ic, np.interp(fc_k, t, abduction))
+        flex_peak = np.maximum(f_ic, np.interp(early_end, t, flexion))
         for j in range(k.size):
             if hi[j] > lo[j]:
-                peak[j] = max(float(abduction[lo[j] : hi[j]].max()), a_ic[j])
+                peak[j] = max(float(abduction[lo[j] : hi[j]].max()), peak[j])
             if hi_early[j] > lo[j]:
-                flex_peak[j] = flexion[lo[j] : hi_early[j]].max()
+                flex_peak[j] = max(float(flexion[lo[j] : hi_early[j]].max()), flex_peak[j])
         cols["knee_abduction_ic"][k] = a_ic
         cols["knee_abduction_peak"][k] = peak
         cols["knee_frontal_excursion"][k] = peak - a_ic
