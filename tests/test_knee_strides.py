@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from knee_synth import synth_session
 
 from imu_gait.pipeline.knee import (
@@ -76,3 +77,30 @@ def test_walking_plausibility_flags_a_sign_error() -> None:
     assert abs(good["swing_flexion_peak"] - 60) < 0.5
     bad = walking_plausibility(strides, curves(-flex), "left")
     assert bad["ok"] is False and "swing" in bad["reason"]
+
+
+def test_peaks_do_not_depend_on_where_the_samples_fall() -> None:
+    """Stair descent: flexion still rises at 60% of stance and abduction at FC. The peaks include the window
+    ends, interpolated, so shifting the sample grid by a fraction of a sample moves them by far less than the
+    curve moves in one sample (was: up to one sample's rise, 2.3 deg in a simulated stair descent)."""
+    ic, fc = 1.0, 1.8
+
+    def metrics(phase: float) -> dict[str, float]:
+        t = np.arange(0.0, 3.0, 0.01) + phase  # 100 Hz
+        flexion = 10.0 + 40.0 * (t - ic)  # rising 40 deg/s
+        abduction = 2.0 + 5.0 * (t - ic)
+        return stride_knee_metrics(t, flexion, abduction, ic, fc)
+
+    def table(phase: float) -> dict[str, float]:  # the vectorised form analyze_knee uses
+        t = np.arange(0.0, 3.0, 0.01) + phase
+        strides = pd.DataFrame([{"side": "left", "stride": 0, "ic": ic, "fc": fc, "end": 2.2}])
+        cols, _ = knee_stride_table(
+            t, 10.0 + 40.0 * (t - ic), 2.0 + 5.0 * (t - ic), strides, "left"
+        )
+        return cols.iloc[0].to_dict()
+
+    a, b = metrics(0.0), metrics(0.0049)
+    expected_flex = 10.0 + 40.0 * 0.6 * (fc - ic)
+    for m in (a, b, table(0.0), table(0.0049)):
+        assert m["knee_flexion_peak_stance"] == pytest.approx(expected_flex, abs=1e-6)
+        assert m["knee_abduction_peak"] == pytest.approx(2.0 + 5.0 * (fc - ic), abs=1e-6)
