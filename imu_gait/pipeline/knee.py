@@ -648,6 +648,25 @@ def analyze_knee(
         and _gait_segments(grid, strides, session.events or []).sum() >= 8.0 * rate
     )
     deferred: list[str] = []
+
+    def fit(side: str, mask: np.ndarray, q: dict[str, Any], **kw: Any) -> bool:
+        """:func:`_calibrate_side` of ``side`` on the samples ``mask``, results into ``q``."""
+        return _calibrate_side(
+            side,
+            ori,
+            grid,
+            static,
+            mask,
+            heading_window_s,
+            angles,
+            frames,
+            q,
+            calibrations,
+            centre=centres[side],
+            bias=_pair(standing, side),
+            **kw,
+        )
+
     for side in sides:
         if side in given:
             cal = given[side]
@@ -662,21 +681,7 @@ def analyze_knee(
                 "standing": _standing_check(side, th, sh, cal, ang, static, quality["warnings"]),
             }
             continue
-        fitted = _calibrate_side(
-            side,
-            ori,
-            grid,
-            static,
-            ~static,
-            heading_window_s,
-            angles,
-            frames,
-            quality,
-            calibrations,
-            centre=centres[side],
-            bias=_pair(standing, side),
-            axes_only=gait_given,
-        )
+        fitted = fit(side, ~static, quality, axes_only=gait_given)
         if fitted and gait_given:
             deferred.append(side)
     sides = [s for s in sides if s in angles or s in deferred]
@@ -689,60 +694,19 @@ def analyze_knee(
         if side in given:
             continue
         if gait_any.sum() >= 8.0 * rate:
-            fitted = _calibrate_side(
-                side,
-                ori,
-                grid,
-                static,
-                gait_any,
-                heading_window_s,
-                angles,
-                frames,
-                quality,
-                calibrations,
-                centre=centres[side],
-                bias=_pair(standing, side),
-                swing=_swing_mask(grid, strides_used, side),
-            )
+            fitted = fit(side, gait_any, quality, swing=_swing_mask(grid, strides_used, side))
             if not fitted and side in deferred:
                 # the gait fit failed: the calibration from all movement stays, as without the shortcut
                 # (its warnings were given by its axis fit above)
                 first: dict[str, Any] = {"warnings": [], "knee": {}}
-                _calibrate_side(
-                    side,
-                    ori,
-                    grid,
-                    static,
-                    ~static,
-                    heading_window_s,
-                    angles,
-                    frames,
-                    first,
-                    calibrations,
-                    centre=centres[side],
-                    bias=_pair(standing, side),
-                )
+                fit(side, ~static, first)
                 quality.setdefault("calibration", {})[side] = first["calibration"][side]
                 quality["knee"][side] = first["knee"][side]
             quality["knee"][side]["axis_from"] = "gait"
         else:
             # without gait only the hinge fit is used: the rotation-plane refinement would take the
             # flexion-coupled valgus of squats for axis misalignment and remove most of it
-            _calibrate_side(
-                side,
-                ori,
-                grid,
-                static,
-                ~static,
-                heading_window_s,
-                angles,
-                frames,
-                quality,
-                calibrations,
-                centre=centres[side],
-                bias=_pair(standing, side),
-                refine=False,
-            )
+            fit(side, ~static, quality, refine=False)
             quality["knee"][side]["axis_from"] = "all movement (no gait)"
             quality["warnings"].append(
                 f"{side} knee: less than 8 s of gait in the session; the knee axis comes from the other "
