@@ -30,7 +30,9 @@ def _foreground(fd: int) -> bool:
     """Whether this process may read the terminal ``fd`` (a background job reading it would be stopped)."""
     try:
         return os.tcgetpgrp(fd) == os.getpgrp()
-    except (OSError, AttributeError):
+    except AttributeError:  # no job control (Windows): a console program owns its console
+        return True
+    except OSError:
         return False
 
 

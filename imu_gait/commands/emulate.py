@@ -96,10 +96,10 @@ def _families(name: str, placements: list[str]) -> dict:
 
 async def _serve(args: argparse.Namespace) -> int:
     import asyncio
-    import signal
     import sys
 
     from imu_gait.ble.transport import parse_hci_spec
+    from imu_gait.commands.stop_signals import on_stop_signals
     from imu_gait.emulator.peripheral import Knobs
     from imu_gait.emulator.server import SensorServer
     from imu_gait.emulator.source import DEMO_SESSION, default_session, synthetic_session
@@ -154,9 +154,7 @@ async def _serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    on_stop_signals(asyncio.get_running_loop(), stop.set)
     try:
         await asyncio.wait_for(stop.wait(), args.duration)
     except TimeoutError:

@@ -95,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
 
 async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) -> int:
     import asyncio
-    import signal
     import sys
 
     from rich.console import Console
@@ -103,6 +102,7 @@ async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) 
     from imu_gait.ble.live import state_line
     from imu_gait.ble.record_view import describe, record_view
     from imu_gait.ble.recorder import Recorder
+    from imu_gait.commands.stop_signals import on_stop_signals
     from imu_gait.errors import ImuGaitError
 
     err = Console(stderr=True)
@@ -130,9 +130,7 @@ async def _record(args: argparse.Namespace, specs: list, bleak_backends: tuple) 
         else (lambda m: print(f"mark: {describe(m)}", file=sys.stderr, flush=True)),
         **extra,
     )
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, rec.stop)
+    on_stop_signals(asyncio.get_running_loop(), rec.stop)
     status = {"message": ""}
     keys, terminal = _mark_input(args, rec, interactive, status)
     if args.calibrate_first and not interactive:
