@@ -95,7 +95,7 @@ CURVE_VARIABLES: dict[str, str] = {
 }
 
 GAIT_ACTIVITIES = ("walk", "stairs_up", "stairs_down", "run")
-TASKS = ("squat", "step_down")
+TASKS = ("squat", "step_down", "single_leg")  # single_leg: an unmarked squat or step-down bout
 SIDES = ("left", "right")
 
 ACTIVITY_LABELS = {
@@ -105,6 +105,7 @@ ACTIVITY_LABELS = {
     "run": "running",
     "squat": "single-leg squat",
     "step_down": "step-down",
+    "single_leg": "single-leg squat or step-down (unmarked)",
 }
 
 

@@ -42,7 +42,7 @@ from imu_gait.pipeline.segment_calibration import (
     window_mask,
 )
 from imu_gait.pipeline.shank_events import shank_events, strides_from_events
-from imu_gait.pipeline.squats import squat_table
+from imu_gait.pipeline.squats import DETECTED_TASK, detect_task_segments, squat_table
 from imu_gait.pipeline.vqf_orientation import (
     LOSSY_FRACTION,
     MIN_STILL_SAMPLES,
@@ -756,11 +756,29 @@ def analyze_knee(
                 peaks, on=["side", "stride"], how="left"
             )
 
+    flexion = {s: angles[s]["flexion"].to_numpy() for s in sides}
+    tilt = {
+        s: shank_forward_tilt(ori[f"{s}_shank"].R, frames[f"{s}_shank"])
+        for s in sides
+        if f"{s}_shank" in frames and f"{s}_shank" in ori
+    }
+    detected = detect_task_segments(grid, flexion, _busy_intervals(session, strides_used), tilt)
+    if detected:
+        quality["knee"]["tasks_detected"] = [
+            {"task": task, "side": side, "t": round(t0, 2), "t_end": round(t1, 2)}
+            for task, t0, t1, side in detected
+        ]
+        quality["warnings"].append(
+            f"{len(detected)} unmarked single-leg squat/step-down bout(s) found ("
+            + ", ".join(f"{side} {t0:.0f}-{t1:.0f} s" for _, t0, t1, side in detected)
+            + f"): reported as task '{DETECTED_TASK}'; mark them as squat or step_down to name them"
+        )
     squats = squat_table(
         grid,
-        {s: angles[s]["flexion"].to_numpy() for s in sides},
+        flexion,
         {s: angles[s]["abduction"].to_numpy() for s in sides},
         session.events or [],
+        detected,
     )
     curve_df = (
         pd.concat([c for c in curves if len(c)], ignore_index=True)
@@ -904,6 +922,28 @@ def _pair(d: Mapping[str, np.ndarray], side: str) -> tuple[np.ndarray, np.ndarra
     """(thigh, shank) entries of ``d`` for ``side``, or None when either is missing."""
     th, sh = d.get(f"{side}_thigh"), d.get(f"{side}_shank")
     return None if th is None or sh is None else (th, sh)
+
+
+def shank_forward_tilt(R_shank: np.ndarray, C_shank: np.ndarray) -> np.ndarray:
+    """Forward lean of the shank (deg, (n,)): the angle of its long axis from vertical in the plane of its own
+    flexion axis, positive with the knee ahead of the ankle. ``R_shank`` (n, 3, 3) sensor -> ground,
+    ``C_shank`` (3, 3) the shank's segment axes (x anterior, y left, z up) in the sensor frame."""
+    z = R_shank @ C_shank[:, 2]
+    y = R_shank @ C_shank[:, 1]
+    fwd = np.column_stack([y[:, 1], -y[:, 0], np.zeros(len(y))])  # y x up: horizontal, anterior
+    fwd /= np.maximum(np.linalg.norm(fwd, axis=1, keepdims=True), 1e-9)
+    return np.degrees(np.arctan2(np.einsum("ij,ij->i", z, fwd), z[:, 2]))
+
+
+def _busy_intervals(session: Session, strides: pd.DataFrame) -> list[tuple[float, float]]:
+    """Intervals (s) where no unmarked single-leg task is sought: strides of either leg, every marked segment
+    and the standing calibration."""
+    out = list(zip(strides["ic"].astype(float), strides["end"].astype(float), strict=True))
+    out += [(float(ev["t"]), float(ev["t_end"])) for ev in session.events or [] if "t_end" in ev]
+    static = (session.calibration or {}).get("static")
+    if static:
+        out.append((float(static[0]), float(static[1])))
+    return out
 
 
 def _gait_segments(t: np.ndarray, strides: pd.DataFrame, events: list[dict]) -> np.ndarray:

@@ -5,6 +5,11 @@ flexion: a flexion peak with enough prominence, from the moment flexion leaves t
 returns (10 % of the excursion above the surrounding minima); excursions unlike the others (stepping onto the
 box, getting into position) are left out. Per repetition: peak flexion, peak abduction (valgus) and the frontal
 excursion (peak abduction minus abduction at the start), deg.
+
+Bouts nobody marked are detected (:func:`detect_task_segments`): three or more similar single-leg knee flexion
+excursions outside gait, with the other knee not bending along, are reported as task ``single_leg`` (a squat and
+a step-down look alike to thigh and shank sensors: the free leg may be held in front, behind or reach down); a
+mark names them.
 """
 
 from __future__ import annotations
@@ -16,6 +21,26 @@ from scipy.signal import find_peaks
 from imu_gait.columns import SQUAT_COLUMNS
 
 TASKS = ("squat", "step_down")
+DETECTED_TASK = "single_leg"  # an unmarked single-leg squat or step-down bout
+# detection of unmarked bouts: a single-leg squat or step-down bends the knee 40-90 deg (patients with knee pain
+# often less); walking swing flexion (60 deg) is excluded by the strides and by the other knee bending alike
+DETECT_PROMINENCE_DEG = 25.0
+DETECT_MIN_REPS = 3
+DETECT_REP_S = (0.8, 8.0)  # s, duration of one repetition
+DETECT_GAP_S = 6.0  # s between repetitions of one bout
+DETECT_STANDING_DEG = (
+    30.0  # the working knee starts and ends a repetition nearly straight (deg flexion)
+)
+DETECT_OTHER_SHARE = (
+    0.4  # the other knee's flexion range within a repetition, relative to the working knee's
+)
+DETECT_MARGIN_S = 1.0  # s added on each side of a detected bout
+DETECT_SHANK_LEAN_DEG = (
+    8.0  # least forward shank lean at the deepest point of a weight-bearing knee bend
+)
+DETECT_SHANK_SHARE = (
+    0.85  # ... and at most this share of the knee flexion there (a hamstring curl: about 1)
+)
 
 
 def find_repetitions(
@@ -98,15 +123,91 @@ def working_side(
     return max(stats, key=lambda s: stats[s][0])
 
 
+def detect_task_segments(
+    t: np.ndarray,
+    flexion_by_side: dict[str, np.ndarray],
+    busy: list[tuple[float, float]],
+    shank_tilt_by_side: dict[str, np.ndarray] | None = None,
+) -> list[tuple[str, float, float, str]]:
+    """Unmarked single-leg task bouts (``DETECTED_TASK``, t0, t1, side), s: per leg, repetitions of knee flexion
+    (prominence ``DETECT_PROMINENCE_DEG``, ``DETECT_REP_S`` long, starting and ending below
+    ``DETECT_STANDING_DEG``, made standing on the leg when its forward shank lean (deg, ``shank_tilt_by_side``,
+    :func:`imu_gait.pipeline.knee.shank_forward_tilt`) is known: :func:`_weight_bearing`) that overlap no
+    ``busy`` interval (strides, marked segments) and during which no
+    other knee bends along from standing (:func:`_bends_along`: walking, stairs, running, sit-to-stand, squats on
+    both legs); ``DETECT_MIN_REPS`` or more consistent ones (:func:`consistent_repetitions`) less than
+    ``DETECT_GAP_S`` apart, with no busy interval between them, make a bout."""
+    out = []
+    for side, f in flexion_by_side.items():
+        others = [g for s, g in flexion_by_side.items() if s != side]
+        good = []
+        for s0, p, s1 in find_repetitions(t, f, min_prominence_deg=DETECT_PROMINENCE_DEG):
+            if not DETECT_REP_S[0] <= s1 - s0 <= DETECT_REP_S[1]:
+                continue
+            if any(a < s1 and b > s0 for a, b in busy):
+                continue
+            sel = (t >= s0) & (t <= s1)
+            fs = f[sel]
+            if fs.size < 3 or max(fs[0], fs[-1]) > DETECT_STANDING_DEG:
+                continue
+            span = float(np.ptp(fs))
+            if shank_tilt_by_side is not None and side in shank_tilt_by_side:
+                ip = int(np.argmax(fs))
+                lean = shank_tilt_by_side[side][sel]
+                if not _weight_bearing(float(lean[ip] - lean[0]), float(fs[ip] - fs[0])):
+                    continue
+            if any(_bends_along(g[sel], span) for g in others):
+                continue
+            good.append((s0, p, s1))
+        bouts: list[list[tuple[float, float, float]]] = []
+        for rep in good:
+            prev = bouts[-1][-1][2] if bouts else -np.inf
+            between = any(prev <= a and b <= rep[0] for a, b in busy)  # gait or a marked segment
+            if bouts and rep[0] - prev <= DETECT_GAP_S and not between:
+                bouts[-1].append(rep)
+            else:
+                bouts.append([rep])
+        for bout in bouts:
+            reps = consistent_repetitions(bout, t, f)
+            if len(reps) >= DETECT_MIN_REPS:
+                t0 = reps[0][0] - DETECT_MARGIN_S
+                t1 = reps[-1][2] + DETECT_MARGIN_S
+                # the margin must not reach into gait or a marked segment
+                t0 = max([t0, *(b for a, b in busy if b <= reps[0][0])])
+                t1 = min([t1, *(a for a, b in busy if a >= reps[-1][2])])
+                out.append((DETECTED_TASK, t0, t1, side))
+    return sorted(out, key=lambda x: x[1])
+
+
+def _weight_bearing(lean_deg: float, flexion_deg: float) -> bool:
+    """Whether a knee bend of ``flexion_deg`` with a forward shank lean of ``lean_deg`` (both from the start of
+    the repetition to its deepest point) is made standing on that leg: the foot stays on the ground, so the knee
+    moves ahead of the ankle and the thigh takes the larger part of the bend (simulated single-leg squats and
+    step-downs: lean 13-37 deg, 0.3-0.6 of the flexion). A hamstring curl swings the shank alone (lean about
+    equal to the flexion), a knee raised in front leaves the shank hanging (no lean)."""
+    return DETECT_SHANK_LEAN_DEG <= lean_deg <= DETECT_SHANK_SHARE * flexion_deg
+
+
+def _bends_along(g: np.ndarray, span: float) -> bool:
+    """Whether the other knee (flexion ``g`` during a repetition of range ``span``) bends from standing too, as
+    in walking or sit-to-stand; a free leg held up (knee flexed throughout) or kept straight does not."""
+    return bool(np.ptp(g) >= DETECT_OTHER_SHARE * span and g.min() < DETECT_STANDING_DEG)
+
+
 def squat_table(
     t: np.ndarray,
     flexion_by_side: dict[str, np.ndarray],
     abduction_by_side: dict[str, np.ndarray],
     events: list[dict],
+    detected: list[tuple[str, float, float, str]] = (),
 ) -> pd.DataFrame:
-    """squats.csv rows for every labelled squat/step-down segment (side from the event, else detected)."""
+    """squats.csv rows for every labelled squat/step-down segment (side from the event, else detected) and every
+    ``detected`` bout (:func:`detect_task_segments`)."""
     rows = []
-    for task, t0, t1, side in task_segments(events):
+    counts: dict[
+        tuple[str, str], int
+    ] = {}  # repetitions are numbered on across segments of a task and side
+    for task, t0, t1, side in [*task_segments(events), *detected]:
         if side not in flexion_by_side:
             side = working_side(t, flexion_by_side, t0, t1, task)
         if side is None:
@@ -114,7 +215,9 @@ def squat_table(
         sel = (t >= t0) & (t <= t1)
         ts, f, a = t[sel], flexion_by_side[side][sel], abduction_by_side[side][sel]
         reps = consistent_repetitions(find_repetitions(ts, f), ts, f)
-        for k, (start, _, end) in enumerate(reps):
+        first = counts.get((task, side), 0)
+        counts[(task, side)] = first + len(reps)
+        for k, (start, _, end) in enumerate(reps, start=first):
             in_rep = (ts >= start) & (ts <= end)
             a_start = float(np.interp(start, ts, a))
             a_peak = float(max(a[in_rep].max(), a_start))

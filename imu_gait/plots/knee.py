@@ -123,6 +123,13 @@ def pelvic_drop_figure(strides: pd.DataFrame) -> Figure | None:
     return fig
 
 
+TASK_TITLES = {
+    "squat": "single-leg squat",
+    "step_down": "step-down",
+    "single_leg": "unmarked squat or step-down",
+}
+
+
 def squats_figure(squats: pd.DataFrame) -> Figure | None:
     """Per repetition: peak knee flexion and peak abduction (valgus) with its frontal excursion, per task and
     side."""
@@ -138,7 +145,8 @@ def squats_figure(squats: pd.DataFrame) -> Figure | None:
         style_axes(ax)
         ax.bar(reps, g["knee_flexion_peak"], color=colour, alpha=0.8)
         ax.set_ylabel("peak flexion (deg)")
-        ax.set_title(f"{task.replace('_', '-')}, {side} leg: depth", fontsize=10)
+        name = TASK_TITLES.get(task, task.replace("_", " "))
+        ax.set_title(f"{name}, {side} leg: depth", fontsize=10)
         ax = axes[r, 1]
         style_axes(ax)
         ax.bar(reps - 0.18, g["knee_abduction_peak"], width=0.36, color=colour, label="peak valgus")
@@ -152,7 +160,7 @@ def squats_figure(squats: pd.DataFrame) -> Figure | None:
         )
         ax.axhline(0, color="#777777", lw=0.8)
         ax.set_ylabel("abduction (deg)\n+ valgus")
-        ax.set_title(f"{task.replace('_', '-')}, {side} leg: frontal plane", fontsize=10)
+        ax.set_title(f"{name}, {side} leg: frontal plane", fontsize=10)
         ax.legend(frameon=False, fontsize=8)
         for a in axes[r]:
             a.set_xticks(reps)
