@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "replay": "replay",
     "import": "import_",
     "info": "info",
+    "mark": "mark",
     "simulate": "simulate",
     "analyze": "analyze",
     "compare": "compare",

@@ -131,7 +131,7 @@ def test_unmarked_squats_and_step_downs_are_found_as_the_marked_ones() -> None:
     fig = squats_figure(found)
     titles = [ax.get_title() for ax in fig.axes]
     assert len(titles) == 4 and all("unmarked squat or step-down" in x for x in titles)
-    bouts = res.quality["knee"]["tasks_detected"]
+    bouts = res.quality["tasks_detected"]
     assert [x["side"] for x in bouts] == ["left", "right", "left", "right"]
     assert any("unmarked single-leg" in w for w in res.quality["warnings"])
     for cfg in (
@@ -143,4 +143,4 @@ def test_unmarked_squats_and_step_downs_are_found_as_the_marked_ones() -> None:
         res = analyze_knee(
             sim.session, sim.strides[["side", "stride", "activity", "ic", "fc", "end"]]
         )
-        assert res.squats.empty and "tasks_detected" not in res.quality["knee"]
+        assert res.squats.empty and "tasks_detected" not in res.quality

@@ -764,14 +764,15 @@ def analyze_knee(
     }
     detected = detect_task_segments(grid, flexion, _busy_intervals(session, strides_used), tilt)
     if detected:
-        quality["knee"]["tasks_detected"] = [
+        quality["tasks_detected"] = [
             {"task": task, "side": side, "t": round(t0, 2), "t_end": round(t1, 2)}
             for task, t0, t1, side in detected
         ]
         quality["warnings"].append(
             f"{len(detected)} unmarked single-leg squat/step-down bout(s) found ("
             + ", ".join(f"{side} {t0:.0f}-{t1:.0f} s" for _, t0, t1, side in detected)
-            + f"): reported as task '{DETECTED_TASK}'; mark them as squat or step_down to name them"
+            + f"): reported as task '{DETECTED_TASK}'; to name them, mark them: "
+            "imu-gait mark SESSION --segment squat|step_down T0 T1 --side SIDE"
         )
     squats = squat_table(
         grid,
