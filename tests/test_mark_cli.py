@@ -136,3 +136,21 @@ def test_free_labels_are_kept_with_a_note(squat_session):
         _cli("mark", str(folder), "--segment", "squat", "5", "9", "--side", "middle").returncode
         == 2
     )
+
+
+def test_a_session_still_being_recorded_is_not_edited(squat_session):
+    from imu_gait.ble.store import RecordingLock
+
+    folder, _ = squat_session
+    (folder / "raw").mkdir(exist_ok=True)
+    lock = RecordingLock(folder)
+    assert lock.acquire()  # as the recorder holds it while it records
+    try:
+        before = (folder / "session.json").read_bytes()
+        r = _cli("mark", str(folder), "--marker", "10")
+        assert r.returncode == 2 and "still writing" in r.stderr
+        assert (folder / "session.json").read_bytes() == before
+    finally:
+        lock.release()
+    assert _cli("mark", str(folder), "--marker", "10").returncode == 0
+    assert not (folder / "raw" / ".recorder.lock").exists()
