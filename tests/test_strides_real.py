@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.signal import resample_poly
 from scipy.spatial.transform import Rotation
 
 from imu_gait.pipeline.analysis import analyze
@@ -118,6 +119,26 @@ def test_events_agree_with_motion_capture(analysis, mocap, side):
     # no motion-capture contact is off by more than 35 ms (up to 41.5 ms while the heel pad's delay tapered off
     # with the distance from the end of the rotation to the shock, which reached 42 ms on this walk)
     assert np.max(np.abs(d_ic)) <= 0.035
+
+
+@pytest.mark.parametrize(("down", "found_min", "max_ms"), [(2, 1.0, 40.0), (4, 0.96, 60.0)])
+def test_lower_sampling_rates_find_the_same_contacts(walk, mocap, down, found_min, max_ms):
+    """The walk resampled to 102.4 and 51.2 Hz (anti-aliased, as cheaper sensors stream): the motion-capture
+    contacts are still found (at 51.2 Hz one of 57 may be missed), without a shift of their mean."""
+    rate = RATE / down
+    data, sensors = {}, {}
+    for side, (acc, gyr) in walk.items():
+        a, g = resample_poly(acc, 1, down, axis=0), resample_poly(gyr, 1, down, axis=0)
+        data[f"{side}_foot"] = ImuData(np.arange(a.shape[0]) / rate, a, g)
+        sensors[f"{side}_foot"] = SensorInfo(family="gaitmap", rate_hz=rate)
+    res = analyze(Session(data=data, sensors=sensors, calibration={"static": list(STATIC)}))
+    for side in ("left", "right"):
+        ic = res.strides.loc[res.strides["side"] == side, "ic"].to_numpy()
+        ref = mocap.loc[mocap["foot"] == side, "ic"].to_numpy() / RATE
+        d = np.array([ic[np.argmin(np.abs(ic - x))] - x for x in ref])
+        hit = np.abs(d) <= max_ms / 1000
+        assert hit.mean() >= found_min, (side, d)
+        assert -0.005 <= d[hit].mean() <= 0.020, (side, d[hit].mean())
 
 
 def test_level_walk_strides_are_plausible(analysis):
