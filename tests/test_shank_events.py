@@ -119,6 +119,31 @@ def test_simulated_running_contact_from_the_shanks(
         assert np.percentile(np.abs(err), 90) < p90_max, (side, err)
 
 
+def test_simulated_stair_ascent_contact_from_the_shanks_at_100_hz() -> None:
+    """Before the foot lands on the step the leg slows its lift: a sharp dip of the acceleration along the shank
+    that was taken for the contact shock, 65-95 ms early, in these seeds."""
+    legs = ("left_thigh", "left_shank", "right_thigh", "right_shank")
+    err = []
+    for seed in (1, 5, 6, 9):
+        sim = simulate(
+            SimConfig.stairs(flights=1, rate_hz=100.0, placements=legs).with_(
+                soft_tissue="typical"
+            ),
+            seed=seed,
+        )
+        res = analyze_knee(sim.session, None)
+        assert res.quality["strides_source"] == "shank"
+        for side in ("left", "right"):
+            found = res.strides[res.strides["side"] == side]["ic"].to_numpy()
+            truth = sim.strides[
+                (sim.strides["side"] == side) & (sim.strides["activity"] == "stairs_up")
+            ]
+            err += [found[np.argmin(np.abs(found - ic))] - ic for ic in truth["ic"]]
+    err = np.abs(np.array(err))
+    assert len(err) >= 24
+    assert np.max(err) < 0.04, np.round(np.sort(err)[-5:], 3)
+
+
 def test_a_stance_peak_of_the_shank_rate_is_no_swing() -> None:
     t, swing, acc, contacts = _shank(STAIR_ASCENT, 100.0)
     mid_swing, ic, _ = shank_events(t, swing, acc=acc)

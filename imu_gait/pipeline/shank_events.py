@@ -10,8 +10,9 @@ the ground, which turns the shank back further, so the minimum falls 40-60 ms af
 accelerometer, initial contact is the onset of the foot-strike shock transmitted up the shank, searched from
 20 ms before the end of the shank's late-swing braking (its rate minimum, or where its deceleration eases off
 before the ground's starts) to 40 % of a stride after mid-swing: the strongest shock along the shank's long axis
-identifies it (tibial shock; the swing's own transients are mostly across the shank), the full acceleration
-vector times its onset (:func:`.strides.impact_signal`, the foot's impact signal). Without an accelerometer or a
+identifies it (tibial shock; the swing's own transients are mostly across the shank) among the transients that
+push the shank up along its axis first (a leg slowing its lift before it lands on a stair dips instead), the full
+acceleration vector times its onset (:func:`.strides.impact_signal`, the foot's impact signal). Without an accelerometer or a
 clear shock, contact is the end of the late-swing braking.
 """
 
@@ -95,7 +96,22 @@ def _end_of_swing_braking(fine: np.ndarray, rate_hz: float) -> int:
     return fine.size - 1
 
 
-def strongest_impact_onset(impact: np.ndarray, lo: int, hi: int, rate_hz: float) -> float:
+def _rises_first(along: np.ndarray, i: int, rate_hz: float) -> bool:
+    """Whether the acceleration along the shank's long axis (m/s^2, up positive) first moves up from the sample
+    before ``i``: the first of the next 30 ms' samples that departs by half the largest departure is above it. A
+    foot-strike shock pushes the shank up along its axis; a leg that slows its lift in the air before it lands
+    on a stair shows a sharp dip instead (simulated stair ascent at 100 Hz: taken for the contact 65-95 ms
+    early)."""
+    dev = along[i : i + max(2, round(0.03 * rate_hz)) + 1] - float(along[max(i - 1, 0)])
+    if dev.size == 0:
+        return False
+    big = np.flatnonzero(np.abs(dev) >= 0.5 * float(np.abs(dev).max()))
+    return bool(dev[big[0]] > 0)
+
+
+def strongest_impact_onset(
+    impact: np.ndarray, lo: int, hi: int, rate_hz: float, along: np.ndarray | None = None
+) -> float:
     """Fractional sample where the strongest impact in ``impact[lo:hi]`` starts, or NaN without a clear one.
     As in :func:`impact_onset`, the window's peak must reach 5x its median and an impact is at least two samples
     at a quarter of the peak (and 3x the median), here grouped across gaps of up to 10 ms (the lobes of a
@@ -109,19 +125,29 @@ def strongest_impact_onset(impact: np.ndarray, lo: int, hi: int, rate_hz: float)
     above = np.flatnonzero(win >= max(0.25 * float(win.max()), 3.0 * base))
     groups = np.split(above, np.flatnonzero(np.diff(above) > max(1, round(0.01 * rate_hz))) + 1)
     groups = [g for g in groups if g.size >= 2]
+    if along is not None:
+        rising = [g for g in groups if _rises_first(along, lo + int(g[0]), rate_hz)]
+        groups = rising or groups
     if not groups:
         return float("nan")
     best = max(groups, key=lambda g: float(win[g].max()))
     return float(lo + best[0] + 0.5)
 
 
-def _contact_onset(axial: np.ndarray, full: np.ndarray, lo: int, hi: int, rate_hz: float) -> float:
+def _contact_onset(
+    axial: np.ndarray,
+    full: np.ndarray,
+    lo: int,
+    hi: int,
+    rate_hz: float,
+    along: np.ndarray | None = None,
+) -> float:
     """Onset (fractional sample) of the foot-strike impact in [lo, hi): the strongest shock along the shank
     (:func:`axial_impact_signal`; the tibial shock is the largest axial transient of a stride) identifies it, and
     the full vector's (:func:`.strides.impact_signal`) first clear impact up to 20 ms before it times it when
     earlier (a foot landing still moving forward is stopped across the shank too, before the axial shock builds
     up)."""
-    onset = strongest_impact_onset(axial, lo, hi, rate_hz)
+    onset = strongest_impact_onset(axial, lo, hi, rate_hz, along)
     if not np.isfinite(onset):
         return onset
     early = impact_onset(full, max(lo, int(onset) - round(0.02 * rate_hz)), hi)
@@ -172,12 +198,13 @@ def shank_events(
     period = float(np.clip(period, 0.5, 2.0))
     ic = np.full(peaks.size, np.nan)
     fc = np.full(peaks.size, np.nan)
-    full = axial = None
+    full = axial = along = None
     if acc is not None:
         full = impact_signal(acc, rate)
         if axis is None:
             axis = long_axis(acc[peaks[0] : peaks[-1] + 1] if peaks.size > 1 else acc)
         axial = axial_impact_signal(acc, rate, axis) if axis is not None else full
+        along = acc @ axis if axis is not None else None
     for k, p in enumerate(peaks):
         hi = min(t.size, p + int(0.4 * period * rate))
         seg = -fine[p:hi]
@@ -189,7 +216,7 @@ def shank_events(
             # the foot lands after the swing's braking ends, or (a foot stopped by the ground) at most ~10 ms
             # before the ground's deceleration shows in the filtered rate
             lo = max(p, end - round(0.02 * rate))
-            onset = np.nan if full is None else _contact_onset(axial, full, lo, hi, rate)
+            onset = np.nan if full is None else _contact_onset(axial, full, lo, hi, rate, along)
             if np.isfinite(onset):
                 ic[k] = float(np.interp(onset, np.arange(t.size), t))
         lo = max(0, p - int(0.45 * period * rate))
