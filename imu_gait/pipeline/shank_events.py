@@ -28,6 +28,7 @@ from imu_gait.columns import STRIDE_KEY_COLUMNS
 from imu_gait.pipeline.strides import impact_signal
 
 ACTIVITY_LABELS = ("walk", "stairs_up", "stairs_down", "run")
+MIN_SWING_S = 0.15  # s, shortest swing (toe-off to contact): sprinting takes about 0.25 s
 
 
 def _lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
@@ -251,7 +252,9 @@ def strides_from_events(
     rows = []
     for a, b in itertools.pairwise(ic):
         duration = b - a
-        between = fc[(fc > a) & (fc < b)]
+        # a toe-off in the last MIN_SWING_S before the next contact belongs to no swing of this stride (a spurious
+        # swing after that contact, e.g. shuffling on a stair landing, puts its toe-off about on it)
+        between = fc[(fc > a) & (fc < b - MIN_SWING_S)]
         if not (0.4 <= duration <= 2.5) or between.size != 1:
             continue
         f = float(between[0])
