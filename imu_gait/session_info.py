@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from imu_gait.pipeline.frame_check import check_gyro
 from imu_gait.pipeline.signal import GRAVITY, effective_rate, find_gaps, saturation_mask
 from imu_gait.session import ImuData, SensorInfo, Session
 
@@ -54,6 +55,9 @@ def describe_sensor(data: ImuData, info: SensorInfo) -> dict[str, Any]:
         )
     if info.gaps:
         warnings.append(f"{len(info.gaps)} recorder gap(s) marked in session.json")
+    gyro = check_gyro(data.acc, data.gyr, rate) if len(data) > 10 and rate else None
+    if gyro is not None and gyro.verdict == "mismatch":
+        warnings.append(gyro.describe())
     return {
         "family": info.family,
         "name": info.name,
@@ -67,6 +71,7 @@ def describe_sensor(data: ImuData, info: SensorInfo) -> dict[str, Any]:
         "saturated_acc": int(sat_acc.sum()),
         "saturated_gyr": int(sat_gyr.sum()),
         "gravity_at_rest": g_still,
+        "gyro_check": gyro.to_json() if gyro is not None else None,
         "warnings": warnings,
     }
 

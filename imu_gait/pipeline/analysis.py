@@ -25,6 +25,7 @@ from imu_gait.columns import (
 )
 from imu_gait.columns import STRIDE_COLUMNS as CONTRACT_STRIDE_COLUMNS
 from imu_gait.pipeline.foot import analyze_foot
+from imu_gait.pipeline.frame_check import check_gyro
 from imu_gait.pipeline.signal import GRAVITY, prepare_imu
 from imu_gait.session import Session
 
@@ -120,6 +121,10 @@ def analyze(
         report(f"{placement}: preparing", i / max(len(feet), 1))
         prep, static = prepare_sensor(session, placement)
         report(f"{placement}: strides and pronation", (i + 0.3) / len(feet))
+        gyro = check_gyro(prep.acc, prep.gyr, prep.rate_hz)
+        flagged = {"gap": prep.gap, "saturated": prep.saturated}
+        if gyro.verdict == "mismatch":
+            flagged["gyro_mismatch"] = np.ones(prep.t.size, dtype=bool)
         res = analyze_foot(
             float(prep.t[0]),
             prep.acc,
@@ -127,10 +132,13 @@ def analyze(
             prep.rate_hz,
             side,
             static=static,
-            flagged={"gap": prep.gap, "saturated": prep.saturated},
+            flagged=flagged,
             mounting=mounting.get(placement),
         )
         sq = res.quality
+        sq["gyro_check"] = gyro.to_json()
+        if gyro.verdict == "mismatch":
+            sq["warnings"].insert(0, f"{placement}: {gyro.describe()}; its strides are flagged")
         sq["rate_hz"] = round(prep.rate_hz, 4)
         sq["gaps"] = prep.gap_intervals.tolist()
         sq["saturated_samples"] = {
@@ -176,6 +184,16 @@ def analyze(
         else pd.DataFrame(columns=list(CURVE_COLUMNS))
     )
     squats = pd.DataFrame(columns=list(SQUAT_COLUMNS))
+    for placement in session.placements:
+        if placement in feet:
+            continue
+        prep, _ = prepare_sensor(session, placement)
+        gyro = check_gyro(prep.acc, prep.gyr, prep.rate_hz)
+        quality["sensors"].setdefault(placement, {})["gyro_check"] = gyro.to_json()
+        if gyro.verdict == "mismatch":
+            quality["warnings"].append(
+                f"{placement}: {gyro.describe()}; the knee and pelvis results that use it are not valid"
+            )
     # further steps (knee, pelvis) add their columns, curves, squats and quality here
     strides, curves, squats = _add_knee(
         session, strides, curves, squats, quality, report, knee_calibration, knee_warnings

@@ -1,0 +1,119 @@
+"""The gyroscope-vs-accelerometer check (imu_gait.pipeline.frame_check): wrong units, signs and axis orders are
+found on the real walk and on simulated sensors, correct data of any mounting pass, and `analyze` / `info` report
+it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+from test_strides_real import RATE, STATIC, read_gaitmap_walk
+
+import imu_gait as ig
+from imu_gait.pipeline.analysis import analyze
+from imu_gait.pipeline.frame_check import check_gyro
+from imu_gait.session import ImuData, SensorInfo, Session
+from imu_gait.simulate import SimConfig, simulate
+
+
+@pytest.fixture(scope="module")
+def walk():
+    return read_gaitmap_walk()
+
+
+# recorded gyroscope -> the reading that undoes it
+WRONG = {
+    "negated (left-handed frame)": (lambda g: -g, "-x,-y,-z", 1.0),
+    "x and y swapped": (lambda g: g[:, [1, 0, 2]], "y,x,z", 1.0),
+    "z negated": (lambda g: g * [1, 1, -1], "x,y,-z", 1.0),
+    "rad/s taken as deg/s": (lambda g: np.radians(g), "x,y,z", np.degrees(1.0)),
+    "rad/s and negated": (lambda g: -np.radians(g), "-x,-y,-z", np.degrees(1.0)),
+}
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_the_real_walk_passes_in_any_mounting(walk, side):
+    acc, gyr = walk[side]
+    c = check_gyro(acc, gyr, RATE)
+    assert c.verdict == "consistent" and c.intervals >= 25 and c.residual < 0.5
+    for seed in range(3):
+        Q = Rotation.random(random_state=seed).as_matrix()
+        c = check_gyro(acc @ Q.T, gyr @ Q.T, RATE)
+        assert c.verdict == "consistent" and c.residual < 0.5
+    # a mirror image of the whole sensor (accelerometer negated) moves consistently: not visible here
+    assert check_gyro(-acc, gyr, RATE).verdict == "consistent"
+
+
+@pytest.mark.parametrize("name", list(WRONG))
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_wrong_readings_of_the_real_walk_are_found_and_named(walk, side, name):
+    acc, gyr = walk[side]
+    spoil, axes, scale = WRONG[name]
+    c = check_gyro(acc, spoil(gyr), RATE)
+    assert c.verdict == "mismatch", c
+    assert c.residual > 3.0 and c.best_residual < 0.5
+    assert c.identified and c.axes == axes and c.scale == pytest.approx(scale)
+    assert "does not agree" in c.describe()
+
+
+@pytest.mark.parametrize("activity", ["walk", "run", "squats"])
+def test_simulated_sensors(activity):
+    places = ("left_foot", "left_shank", "left_thigh", "pelvis")
+    cfg = {
+        "walk": SimConfig.mixed(rate_hz=100.0),
+        "run": SimConfig.run(strides=20, rate_hz=200.0),
+        "squats": SimConfig.squats(reps=4, rate_hz=100.0),
+    }[activity]
+    sim = simulate(cfg.with_(mounting="random", placements=places, soft_tissue="typical"), seed=3)
+    for p in places:
+        d = sim.session.data[p]
+        rate = sim.config.rate_hz
+        ok, bad = check_gyro(d.acc, d.gyr, rate), check_gyro(d.acc, -d.gyr, rate)
+        if p == "pelvis":  # turns 5-10 deg between rests: no test of it
+            assert ok.verdict == bad.verdict == "undetermined"
+            continue
+        assert ok.verdict == "consistent", (p, ok)
+        assert bad.verdict == "mismatch" and bad.axes == "-x,-y,-z", (p, bad)
+
+
+def _session(walk, spoil=lambda g: g) -> Session:
+    data, sensors = {}, {}
+    for side, (acc, gyr) in walk.items():
+        t = np.arange(acc.shape[0]) / RATE
+        data[f"{side}_foot"] = ImuData(t, acc, spoil(gyr))
+        sensors[f"{side}_foot"] = SensorInfo(family="gaitmap", rate_hz=RATE)
+    return Session(data=data, sensors=sensors, calibration={"static": list(STATIC)})
+
+
+def test_analyze_flags_and_info_warns(walk, tmp_path):
+    res = analyze(_session(walk))
+    assert all(
+        res.quality["sensors"][p]["gyro_check"]["verdict"] == "consistent"
+        for p in ("left_foot", "right_foot")
+    )
+    assert not res.strides["quality"].str.contains("gyro_mismatch").any()
+
+    bad = _session(walk, lambda g: np.radians(g))  # a decoder that forgot the unit
+    res = analyze(bad)
+    checks = [res.quality["sensors"][p]["gyro_check"] for p in ("left_foot", "right_foot")]
+    assert all(c["verdict"] == "mismatch" and c["scale"] > 57 for c in checks)
+    assert sum("read in rad/s instead of deg/s" in w for w in res.quality["warnings"]) == 2
+    # with the gyroscope negated strides are still found: each one says it is not to be trusted
+    res = analyze(_session(walk, lambda g: -g))
+    assert len(res.strides) > 40 and res.strides["quality"].str.contains("gyro_mismatch").all()
+
+    folder = ig.save_session(bad, tmp_path / "bad")
+    r = subprocess.run(
+        [sys.executable, "-m", "imu_gait", "info", str(folder), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["sensors"]["left_foot"]["gyro_check"]["verdict"] == "mismatch"
+    assert any("left_foot: the gyroscope does not agree" in w for w in info["warnings"])
