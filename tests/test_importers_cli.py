@@ -243,3 +243,44 @@ def test_every_format_rejects_an_empty_file(tmp_path: Path, fmt: str) -> None:
     f = tmp_path / "left_foot.csv"
     f.write_text("\n")
     expect_error(tmp_path, [fmt, str(f)], "left_foot.csv", "empty file")
+
+
+def test_a_left_handed_gyroscope_is_found_and_negated_on_import(tmp_path: Path) -> None:
+    """The real left foot exported by a device whose gyroscope turns the other way than its accelerometer: `info`
+    names the reading that fits, and ``--gyr-columns=-gx,-gy,-gz`` imports it right."""
+    import pandas as pd
+
+    df = pd.read_csv(GAITMAP, header=[0, 1], index_col=0)["left_sensor"]
+    cols = {"t": np.arange(len(df)) / 204.8}
+    for a in "xyz":
+        cols[f"ax_m_s2_{a}"] = df[f"acc_{a}"].to_numpy()
+    for a in "xyz":
+        cols[f"g{a}"] = -df[f"gyr_{a}"].to_numpy()  # the device's convention
+    src = write_csv(tmp_path / "foot.csv", cols)
+    common = ["csv", str(src), "--placement", "left_foot", "--acc-unit", "m/s^2"]
+    common += ["--acc-columns", "ax_m_s2_x,ax_m_s2_y,ax_m_s2_z", "--gyr-unit", "deg/s"]
+
+    r = run(*common, "--gyr-columns", "gx,gy,gz", "-o", str(tmp_path / "as_is"))
+    assert r.returncode == 0, r.stderr
+    info = subprocess.run(
+        [sys.executable, "-m", "imu_gait", "info", str(tmp_path / "as_is"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    check = json.loads(info.stdout)["sensors"]["left_foot"]["gyro_check"]
+    assert check["verdict"] == "mismatch" and check["axes"] == "-x,-y,-z" and check["identified"]
+
+    r = run(*common, "--gyr-columns=-gx,-gy,-gz", "-o", str(tmp_path / "fixed"))
+    assert r.returncode == 0, r.stderr
+    s = load_session(tmp_path / "fixed")
+    assert np.allclose(
+        s.data["left_foot"].gyr, df[["gyr_x", "gyr_y", "gyr_z"]].to_numpy(), atol=1e-6
+    )
+    info = subprocess.run(
+        [sys.executable, "-m", "imu_gait", "info", str(tmp_path / "fixed"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert json.loads(info.stdout)["sensors"]["left_foot"]["gyro_check"]["verdict"] == "consistent"

@@ -48,8 +48,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--time-column", help="name of the time column (default: recognised from the header)"
     )
     g.add_argument("--time-unit", choices=["s", "ms"], help="unit of the time column")
-    g.add_argument("--acc-columns", metavar="X,Y,Z", help="accelerometer column names")
-    g.add_argument("--gyr-columns", metavar="X,Y,Z", help="gyroscope column names")
+    g.add_argument(
+        "--acc-columns",
+        metavar="X,Y,Z",
+        help="accelerometer column names; a leading - negates that axis (write --acc-columns=-ax,ay,az)",
+    )
+    g.add_argument(
+        "--gyr-columns",
+        metavar="X,Y,Z",
+        help="gyroscope column names; a leading - negates that axis, e.g. --gyr-columns=-gx,-gy,-gz when "
+        "imu-gait info says the gyroscope agrees with its axes taken as -x,-y,-z",
+    )
 
 
 def _csv_options(args: argparse.Namespace) -> dict:

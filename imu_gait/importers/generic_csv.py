@@ -67,6 +67,21 @@ def _base(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name).strip("_")
 
 
+def _signed(columns: list[str], header: list[str]) -> tuple[list[str], np.ndarray]:
+    """Column names given by the user, each optionally prefixed with ``-`` (the axis negated, e.g. for a sensor
+    with a left-handed gyroscope: ``--gyr-columns=-gx,-gy,-gz``), and their signs; a header name that itself
+    starts with ``-`` is taken as it is."""
+    names, signs = [], []
+    for c in columns:
+        if c.startswith("-") and c not in header:
+            names.append(c[1:])
+            signs.append(-1.0)
+        else:
+            names.append(c)
+            signs.append(1.0)
+    return names, np.array(signs)
+
+
 def _axis_columns(header: list[str], words: tuple[str, ...]) -> list[str] | None:
     found: dict[str, str] = {}
     for h in header:
@@ -96,8 +111,10 @@ def _read(
         h += 1
     sep = sniff_separator(lines[h])
     header = split_header(lines[h], sep)
-    acc_cols = acc_columns or _axis_columns(header, ACC_WORDS)
-    gyr_cols = gyr_columns or _axis_columns(header, GYR_WORDS)
+    acc_cols, acc_sign = _signed(acc_columns, header) if acc_columns else (None, None)
+    gyr_cols, gyr_sign = _signed(gyr_columns, header) if gyr_columns else (None, None)
+    acc_cols = acc_cols or _axis_columns(header, ACC_WORDS)
+    gyr_cols = gyr_cols or _axis_columns(header, GYR_WORDS)
     for what, cols, opt in (
         ("accelerometer", acc_cols, "--acc-columns"),
         ("gyroscope", gyr_cols, "--gyr-columns"),
@@ -127,8 +144,10 @@ def _read(
     return Stream(
         source=path.stem,
         files=[path],
-        acc=np.column_stack([table.col(c) for c in acc_cols]),
-        gyr=np.column_stack([table.col(c) for c in gyr_cols]),
+        acc=np.column_stack([table.col(c) for c in acc_cols])
+        * (1 if acc_sign is None else acc_sign),
+        gyr=np.column_stack([table.col(c) for c in gyr_cols])
+        * (1 if gyr_sign is None else gyr_sign),
         acc_unit=acc_unit or _unit_of(acc_cols, ("g", "m/s^2")),
         gyr_unit=gyr_unit or _unit_of(gyr_cols, ("deg/s", "rad/s")),
         t=t,
