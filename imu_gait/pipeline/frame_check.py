@@ -38,7 +38,7 @@ FEW_RATIO = 3.0  # ... another reading this many times better ...
 FEW_MARGIN = 2.0  # ... and by this much (m/s^2)
 RAD_AS_DEG = float(np.degrees(1.0))
 MIN_TURN_DEG = 20.0  # a sensor must turn this far between rests (typically) to be checked
-MAX_TURN_INTERVALS = 10  # intervals looked at for that
+MAX_TURN_INTERVALS = 10  # the first intervals looked at for that
 
 
 @dataclass
@@ -115,8 +115,11 @@ def rests(acc: np.ndarray, rate_hz: float) -> np.ndarray:
 def rest_intervals(acc: np.ndarray, rate_hz: float) -> list[tuple[int, int]]:
     """(start, stop) sample pairs: the middles of two consecutive rests (:func:`rests`) with
     ``MIN_INTERVAL_S``-``MAX_INTERVAL_S`` of movement between them."""
-    runs = rests(acc, rate_hz)
-    out = []
+    return _intervals(rests(acc, rate_hz), rate_hz)
+
+
+def _intervals(runs: np.ndarray, rate_hz: float) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
     for (a0, a1), (b0, b1) in itertools.pairwise(runs):
         if MIN_INTERVAL_S <= (b0 - a1) / rate_hz <= MAX_INTERVAL_S:
             out.append(((a0 + a1) // 2, (b0 + b1) // 2))
@@ -125,26 +128,30 @@ def rest_intervals(acc: np.ndarray, rate_hz: float) -> list[tuple[int, int]]:
     return out
 
 
-def _residual(
+def _fit(
     acc: np.ndarray, gyr_dps: np.ndarray, rate_hz: float, ivs: list[tuple[int, int]]
-) -> float:
-    """Median over the intervals of |velocity at the second rest| / duration (m/s^2), zero velocity at the
-    first, tilt from gravity there (``gyr_dps`` with its bias removed)."""
+) -> tuple[float, float]:
+    """The residual: median over the intervals of |velocity at the second rest| / duration (m/s^2), zero
+    velocity at the first, tilt from gravity there (``gyr_dps`` with its bias removed); and how far the sensor
+    turns: median over the first ``MAX_TURN_INTERVALS`` intervals of the largest rotation (deg) away from the
+    first rest."""
     half = max(round(0.02 * rate_hz), 1)
     lo, hi = ivs[0][0], ivs[-1][1]
-    w = gyr_dps[lo : hi + 1]
-    R = quat_to_matrix(integrate_gyro(w, rate_hz))
+    R = quat_to_matrix(integrate_gyro(gyr_dps[lo : hi + 1], rate_hz))
     a_all = acc[lo : hi + 1]
-    out = []
-    for i0, i1 in ivs:
+    out, turns = [], []
+    for k, (i0, i1) in enumerate(ivs):
         j0, j1 = i0 - lo, i1 - lo
+        rel = R[j0].T @ R[j0 : j1 + 1]
+        if k < MAX_TURN_INTERVALS:
+            cos = (np.trace(rel, axis1=1, axis2=2).min() - 1.0) / 2.0
+            turns.append(float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))))
         up = a_all[max(j0 - half, 0) : j0 + half + 1].mean(axis=0)
-        Rs = tilt_from_gravity(up) @ R[j0].T @ R[j0 : j1 + 1]
-        a = np.einsum("kij,kj->ki", Rs, a_all[j0 : j1 + 1])
+        a = np.einsum("kij,kj->ki", tilt_from_gravity(up) @ rel, a_all[j0 : j1 + 1])
         a[:, 2] -= np.linalg.norm(up)
         v = np.sum(0.5 * (a[1:] + a[:-1]), axis=0) / rate_hz
         out.append(float(np.linalg.norm(v)) / ((i1 - i0) / rate_hz))
-    return float(np.median(out))
+    return float(np.median(out)), float(np.median(turns))
 
 
 def _bias(gyr: np.ndarray, runs: np.ndarray, rate_hz: float) -> np.ndarray:
@@ -156,43 +163,34 @@ def _bias(gyr: np.ndarray, runs: np.ndarray, rate_hz: float) -> np.ndarray:
     return np.median(gyr[idx], axis=0)
 
 
-def _turn_deg(gyr_dps: np.ndarray, rate_hz: float, ivs: list[tuple[int, int]]) -> float:
-    """Median over the intervals of the largest rotation (deg) away from the first rest: a sensor that hardly
-    turns (a pelvis: 5-10 deg) carries gravity the same way whatever the reading, so it cannot be checked."""
-    turns = []
-    for i0, i1 in ivs:
-        R = quat_to_matrix(integrate_gyro(gyr_dps[i0 : i1 + 1], rate_hz))
-        cos = (np.trace(R, axis1=1, axis2=2) - 1.0) / 2.0
-        turns.append(float(np.degrees(np.arccos(np.clip(cos.min(), -1.0, 1.0)))))
-    return float(np.median(turns))
-
-
 def check_gyro(acc: np.ndarray, gyr: np.ndarray, rate_hz: float) -> GyroCheck:
     """Check one sensor's gyroscope (deg/s, (n, 3)) against its accelerometer (m/s^2, (n, 3)) on a uniform
     clock of ``rate_hz``; see the module docstring."""
-    ivs = rest_intervals(acc, rate_hz)
+    runs = rests(acc, rate_hz)
+    ivs = _intervals(runs, rate_hz)
     if not ivs:
         return GyroCheck("undetermined", 0, float("nan"), float("nan"))
-    gyr = gyr - _bias(gyr, rests(acc, rate_hz), rate_hz)
-    turn = _turn_deg(gyr, rate_hz, ivs[:MAX_TURN_INTERVALS])
-    # a gyroscope in rad/s read as deg/s turns a fiftieth as far: a foot's swing 1-2 deg
-    as_rad = turn < MIN_TURN_DEG / 10 and _turn_deg(RAD_AS_DEG * gyr, rate_hz, ivs) >= MIN_TURN_DEG
+    gyr = gyr - _bias(gyr, runs, rate_hz)
+    recorded, turn = _fit(acc, gyr, rate_hz, ivs)
+    # a sensor that hardly turns between rests (a pelvis: 5-10 deg) carries gravity the same way whatever the
+    # reading; but a gyroscope in rad/s read as deg/s turns a fiftieth as far (a foot's swing 1-2 deg)
+    as_rad = (
+        turn < MIN_TURN_DEG / 10 and _fit(acc, RAD_AS_DEG * gyr, rate_hz, ivs)[1] >= MIN_TURN_DEG
+    )
     if turn < MIN_TURN_DEG and not as_rad:
         return GyroCheck("undetermined", len(ivs), float("nan"), float("nan"))
-    recorded = _residual(acc, gyr, rate_hz, ivs)
     if recorded < CONSISTENT_MAX:
         return GyroCheck("consistent", len(ivs), recorded, recorded)
     fits = sorted(
-        (_residual(acc, scale * gyr @ M.T, rate_hz, ivs), name, scale)
+        (_fit(acc, scale * gyr @ M.T, rate_hz, ivs)[0], name, scale)
         for scale in (1.0, RAD_AS_DEG)
         for M, name in _readings()
     )
     r, axes, scale = fits[0]
     if (axes, scale) == ("x,y,z", 1.0):
         return GyroCheck("consistent", len(ivs), recorded, r)
-    few = (
-        len(ivs) < MIN_MISMATCH_INTERVALS
-    )  # e.g. one run between two standing periods: ask for more
+    # few intervals (e.g. one run between two standing periods): ask for more
+    few = len(ivs) < MIN_MISMATCH_INTERVALS
     ratio = FEW_RATIO if few else MISMATCH_RATIO
     margin = FEW_MARGIN if few else MISMATCH_MARGIN
     if recorded > ratio * r and recorded - r > margin:
