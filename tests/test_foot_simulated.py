@@ -94,7 +94,8 @@ def test_clipped_sensor_still_segments_and_flags(walk):
 
 
 def test_swapped_sides_are_reported(walk):
-    """Sensors on the wrong shoes walk 'toe-in' on every stride: the analysis says so."""
+    """Sensors on the wrong shoes walk 'toe-in' on every stride and invert after contact: the analysis says
+    both."""
     sim, res, _ = walk
     assert not any("swapped" in w for w in res.quality["warnings"])
     sess = sim.session
@@ -104,7 +105,8 @@ def test_swapped_sides_are_reported(walk):
         calibration=sess.calibration,
     )
     warnings = analyze(swapped).quality["warnings"]
-    assert sum("swapped" in w for w in warnings) == 2
+    assert sum("swapped" in w and "toe-in" in w for w in warnings) == 2
+    assert sum("swapped" in w and "inverts after contact" in w for w in warnings) == 2
 
 
 @pytest.mark.parametrize("seed", [1, 2])
