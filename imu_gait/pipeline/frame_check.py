@@ -1,8 +1,8 @@
 """Does the gyroscope agree with the accelerometer? A check of a sensor's units and axes from its own data.
 
-A decoder or an import that reads the gyroscope in the wrong unit (rad/s as deg/s), with a flipped sign (a
-left-handed axis convention) or with its axes in another order than the accelerometer's gives results that look
-like data but are not (stride lengths of half a metre, eversion from the wrong axis), without any error. The
+A decoder or an import that reads the gyroscope in the wrong unit (rad/s as deg/s) or range (a sensor set to
++-1000 deg/s decoded as +-2000), with a flipped sign (a left-handed axis convention) or with its axes in another
+order than the accelerometer's gives results that look like data but are not (stride lengths of half a metre, eversion from the wrong axis), without any error. The
 accelerometer says where gravity is whenever the sensor rests; between two rests the gyroscope's rotation must
 carry the first rest's gravity direction into a frame in which the acceleration, less gravity, integrates to no
 velocity at the second (zero-velocity update, as in :mod:`imu_gait.pipeline.trajectory`). With the right
@@ -11,7 +11,7 @@ reading the residual velocity per second is a fraction of a m/s^2 (real walk 0.2
 
 So: the rests are found from the accelerometer alone (it does not depend on the gyroscope's reading), the
 residual is computed for the gyroscope as recorded, and when that is large, for every other reading (the 48
-signed axis orders times deg/s or rad/s); one that fits far better is reported. Sign errors of the accelerometer
+signed axis orders times deg/s, rad/s or a range off by a power of two); one that fits far better is reported. Sign errors of the accelerometer
 itself (a mirror image of the walk) are not visible this way.
 """
 
@@ -36,7 +36,14 @@ MISMATCH_MARGIN = 0.5  # ... and by this much (m/s^2)
 MIN_MISMATCH_INTERVALS = 3  # with fewer rest-to-rest intervals a mismatch needs ...
 FEW_RATIO = 3.0  # ... another reading this many times better ...
 FEW_MARGIN = 2.0  # ... and by this much (m/s^2)
+# the best reading is named when there are this many intervals and the next best fits this many times worse (a
+# segment turning mostly about one axis fits about as well with its other two axes exchanged: a shank 1.4x)
+IDENTIFY_INTERVALS = 5
+IDENTIFY_RATIO = 1.3
 RAD_AS_DEG = float(np.degrees(1.0))
+# factors a reading may be off by: rad/s taken as deg/s, and a full-scale range other than the decoder's
+# (+-250/500/1000/2000 deg/s: powers of two)
+SCALES = (1.0, RAD_AS_DEG, 2.0, 4.0, 8.0, 0.5, 0.25, 0.125)
 MIN_TURN_DEG = 20.0  # a sensor must turn this far between rests (typically) to be checked
 MAX_TURN_INTERVALS = 10  # the first intervals looked at for that
 
@@ -68,8 +75,12 @@ class GyroCheck:
         if not self.identified:
             return head + "; no single other reading fits clearly better"
         parts = []
-        if self.scale != 1.0:
+        if self.scale == RAD_AS_DEG:
             parts.append("read in rad/s instead of deg/s")
+        elif self.scale != 1.0:
+            parts.append(
+                f"multiplied by {self.scale:g} (a gyroscope range other than the decoder assumes)"
+            )
         if self.axes != "x,y,z":
             parts.append(f"with its axes taken as {self.axes} of the recorded ones")
         return f"{head}; it agrees ({self.best_residual:.2f} m/s^2) " + " and ".join(parts)
@@ -82,8 +93,11 @@ class GyroCheck:
             "best_residual_ms2": None
             if not np.isfinite(self.best_residual)
             else round(self.best_residual, 3),
-            "axes": self.axes,
-            "scale": round(self.scale, 4),
+            # the reading that fits, when one fits clearly better than any other
+            "axes": self.axes if self.identified or self.verdict != "mismatch" else None,
+            "scale": round(self.scale, 4)
+            if self.identified or self.verdict != "mismatch"
+            else None,
             "identified": self.identified,
         }
 
@@ -172,18 +186,14 @@ def check_gyro(acc: np.ndarray, gyr: np.ndarray, rate_hz: float) -> GyroCheck:
         return GyroCheck("undetermined", 0, float("nan"), float("nan"))
     gyr = gyr - _bias(gyr, runs, rate_hz)
     recorded, turn = _fit(acc, gyr, rate_hz, ivs)
-    # a sensor that hardly turns between rests (a pelvis: 5-10 deg) carries gravity the same way whatever the
-    # reading; but a gyroscope in rad/s read as deg/s turns a fiftieth as far (a foot's swing 1-2 deg)
-    as_rad = (
-        turn < MIN_TURN_DEG / 10 and _fit(acc, RAD_AS_DEG * gyr, rate_hz, ivs)[1] >= MIN_TURN_DEG
-    )
-    if turn < MIN_TURN_DEG and not as_rad:
-        return GyroCheck("undetermined", len(ivs), float("nan"), float("nan"))
     if recorded < CONSISTENT_MAX:
-        return GyroCheck("consistent", len(ivs), recorded, recorded)
+        # a sensor that hardly turns between rests (a pelvis: 5-10 deg) carries gravity the same way whatever the
+        # reading: no verdict; a gyroscope that reads far too small (rad/s as deg/s) fails the residual instead
+        verdict = "consistent" if turn >= MIN_TURN_DEG else "undetermined"
+        return GyroCheck(verdict, len(ivs), recorded, recorded)
     fits = sorted(
         (_fit(acc, scale * gyr @ M.T, rate_hz, ivs)[0], name, scale)
-        for scale in (1.0, RAD_AS_DEG)
+        for scale in SCALES
         for M, name in _readings()
     )
     r, axes, scale = fits[0]
@@ -194,6 +204,6 @@ def check_gyro(acc: np.ndarray, gyr: np.ndarray, rate_hz: float) -> GyroCheck:
     ratio = FEW_RATIO if few else MISMATCH_RATIO
     margin = FEW_MARGIN if few else MISMATCH_MARGIN
     if recorded > ratio * r and recorded - r > margin:
-        identified = fits[1][0] > MISMATCH_RATIO * r
+        identified = len(ivs) >= IDENTIFY_INTERVALS and fits[1][0] > IDENTIFY_RATIO * r
         return GyroCheck("mismatch", len(ivs), recorded, r, axes, scale, identified)
     return GyroCheck("undetermined", len(ivs), recorded, r)
