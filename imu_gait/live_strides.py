@@ -111,8 +111,9 @@ class StrideBoard:
 
 
 def warnings(analyzer: OnlineAnalyzer) -> list[str]:
-    """One line per problem seen so far: sensors lost, clipped samples, gaps."""
-    out = []
+    """One line per problem seen so far: sensors lost, clipped samples, gaps, and the analyzer's own (a
+    gyroscope that disagrees with its accelerometer, a failed calibration)."""
+    out = list(dict.fromkeys(analyzer.warnings))
     for p, s in analyzer.status().items():
         if s["lost"] and s["samples"]:
             out.append(f"{p}: no data for {analyzer.now - s['last_t']:.1f} s (sensor lost?)")

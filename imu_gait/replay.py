@@ -158,6 +158,21 @@ def replay(
     return source
 
 
+def _gyro_warnings(session: Session) -> list[str]:
+    """The gyroscope-vs-accelerometer check (:func:`imu_gait.pipeline.frame_check.check_gyro`) of every sensor
+    of ``session``, as warnings for the mismatched ones."""
+    from imu_gait.pipeline.analysis import prepare_sensor
+    from imu_gait.pipeline.frame_check import check_gyro
+
+    out = []
+    for p in session.placements:
+        prep, _ = prepare_sensor(session, p)
+        check = check_gyro(prep.acc, prep.gyr, prep.rate_hz)
+        if check.verdict == "mismatch":
+            out.append(f"{p}: {check.describe()}")
+    return out
+
+
 def analyzer_for(
     session: Session,
     calibration: str = "live",
@@ -184,6 +199,8 @@ def analyzer_for(
         saved_warnings = check_knee_calibration(saved_knee, session.sensors, session.subject)
     if calibration == "session":
         kwargs["calibration"] = session_calibration(session, kwargs.get("mounting"))
+        # the live calibration checks each gyroscope on its calibration period; here the whole session's is used
+        saved_warnings += _gyro_warnings(session)
         if kwargs.get("knee", True) and any(p in session.data for p in KNEE_SENSORS):
             from imu_gait.pipeline.analysis import analyze
             from imu_gait.pipeline.knee import calibration_from_dict

@@ -128,3 +128,41 @@ def test_analyze_flags_and_info_warns(walk, tmp_path):
     info = json.loads(r.stdout)
     assert info["sensors"]["left_foot"]["gyro_check"]["verdict"] == "mismatch"
     assert any("left_foot: the gyroscope does not agree" in w for w in info["warnings"])
+
+
+def test_the_live_analysis_and_replay_report_a_mismatched_gyroscope(walk, tmp_path):
+    """While recording (live calibration) the board shows the warning once the sensor is calibrated; a replay
+    with the session's calibration prints it."""
+    from imu_gait.live_strides import warnings as board_warnings
+    from imu_gait.replay import analyzer_for, replay
+
+    session = _session(
+        walk, lambda g: 0.5 * g
+    )  # the sensors set to +-1000 deg/s, decoded as +-2000
+    analyzer = analyzer_for(session, calibration="live", knee=False)
+    seen_at = []
+
+    def tick(t: float) -> None:
+        if not seen_at and any("does not agree" in w for w in board_warnings(analyzer)):
+            seen_at.append(t)
+
+    replay(session, analyzer, on_tick=tick)
+    # this walk's standing window is at its end (36.75-38.5 s): the live calibration waits for it
+    assert seen_at and seen_at[0] <= 38.6
+    lines = [w for w in board_warnings(analyzer) if "does not agree" in w]
+    assert sorted(w.split(":")[0] for w in lines) == ["left_foot", "right_foot"]
+    assert all("multiplied by 2" in w for w in lines)
+    # correct data: nothing of the kind
+    analyzer = analyzer_for(_session(walk), calibration="live", knee=False)
+    replay(_session(walk), analyzer)
+    assert not any("does not agree" in w for w in board_warnings(analyzer))
+
+    folder = ig.save_session(session, tmp_path / "half")
+    r = subprocess.run(
+        [sys.executable, "-m", "imu_gait", "replay", str(folder), "--speed", "max"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("does not agree") == 2

@@ -77,6 +77,7 @@ from imu_gait.pipeline.foot import (
     _foot_frame,
     analyze_foot,
 )
+from imu_gait.pipeline.frame_check import check_gyro
 from imu_gait.pipeline.signal import GRAVITY, lowpass, prepare_imu
 from imu_gait.pipeline.strides import shoe_statistic
 from imu_gait.session import ImuData, SensorInfo, Session
@@ -434,12 +435,23 @@ class OnlineAnalyzer:
             mounting=self.mounting.get(foot.placement),
         )
         foot.alignment, foot.gravity, foot.zero = res.alignment, res.gravity, res.eversion_zero
+        gyro = self._check_gyro(foot.placement, prep.acc, prep.gyr, prep.rate_hz)
         foot.calibration = {
             "period_s": [float(prep.t[0]), float(prep.t[-1])],
             "alignment": res.alignment.to_json(),
             "gravity_m_s2": res.gravity,
             "eversion_zero": res.quality["eversion_zero"],
+            "gyro_check": gyro,
         }
+
+    def _check_gyro(self, placement: str, acc: np.ndarray, gyr: np.ndarray, rate: float) -> dict:
+        """The gyroscope-vs-accelerometer check (:func:`imu_gait.pipeline.frame_check.check_gyro`) on the
+        calibration period, so that a sensor decoded with the wrong range or axes is reported while recording."""
+        check = check_gyro(acc, gyr, rate)
+        self.stats[placement]["gyro"] = check.verdict
+        if check.verdict == "mismatch":
+            self.warnings.append(f"{placement}: {check.describe()}")
+        return check.to_json()
 
     def _step_foot(self, foot: _Foot, final: bool) -> list[StrideUpdate]:
         """Analyse the window ending at every processing time passed by the data (times ``origin + k * step_s``;
@@ -822,6 +834,10 @@ class OnlineAnalyzer:
         self._knee_ready = True
         if "pelvis" in self.other and self.pelvis_calibration is None:
             self.calibrate_pelvis(sess, base)
+        for p, d in sess.data.items():
+            if len(d.t) > 10:
+                rate = self.sensors[p].rate_hz or float(1.0 / np.median(np.diff(d.t)))
+                self._check_gyro(p, d.acc, d.gyr, rate)
         legs = [p for p in self.other if p != "pelvis"]
         if self.knee_calibration or not legs:
             return  # given (e.g. the whole session's), or no thigh/shank sensors
