@@ -207,3 +207,22 @@ def test_declared_mounting_matches_estimated_alignment(walk, aligned_results):
     assert np.allclose(
         res.strides["eversion_excursion"], ref.strides["eversion_excursion"], atol=0.3
     )
+
+
+def test_a_standing_window_outside_a_sensors_data_is_reported(walk):
+    """The right sensor's battery died at 25 s, before the standing window at the end: the analysis says so and
+    takes that foot's eversion zero from its strides, as without a window."""
+    acc, gyr = walk["right"]
+    t = np.arange(acc.shape[0]) / RATE
+    keep = t < 25.0
+    data = {"right_foot": ImuData(t[keep], acc[keep], gyr[keep])}
+    sensors = {"right_foot": SensorInfo(family="gaitmap", rate_hz=RATE)}
+    res = analyze(Session(data=data, sensors=sensors, calibration={"static": list(STATIC)}))
+    assert any(
+        "standing calibration 36.75-38.5 s holds 0.00 s" in w for w in res.quality["warnings"]
+    )
+    assert res.quality["sensors"]["right_foot"]["eversion_zero"]["source"].startswith("median")
+    plain = analyze(Session(data=data, sensors=sensors))
+    assert np.allclose(res.strides["eversion_ic"], plain.strides["eversion_ic"], equal_nan=True)
+    # with the window inside the data: no such warning
+    assert not any("holds" in w for w in analyze(make_session(walk)).quality["warnings"])

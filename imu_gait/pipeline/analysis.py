@@ -53,6 +53,9 @@ class Analysis:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+STATIC_MIN_S = 0.5  # s of a sensor's samples the standing calibration window must hold to be used
+
+
 def prepare_sensor(session: Session, placement: str) -> tuple[Any, np.ndarray | None]:
     """One sensor's samples on a uniform clock with gaps and clipping flagged (:func:`prepare_imu`), and the mask
     of the session's static calibration period on that clock (None without one). Shared with the online path."""
@@ -121,6 +124,14 @@ def analyze(
         report(f"{placement}: preparing", i / max(len(feet), 1))
         prep, static = prepare_sensor(session, placement)
         report(f"{placement}: strides and pronation", (i + 0.3) / len(feet))
+        if static is not None and static.sum() < STATIC_MIN_S * prep.rate_hz:
+            a, b = session.calibration["static"]
+            quality["warnings"].append(
+                f"{placement}: the standing calibration {a:g}-{b:g} s holds {static.sum() / prep.rate_hz:.2f} s "
+                f"of its data ({prep.t[0]:.1f}-{prep.t[-1]:.1f} s): its eversion zero comes from its level "
+                "strides instead, so its absolute angles may not compare between visits (check the window)"
+            )
+            static = None
         gyro = check_gyro(prep.acc, prep.gyr, prep.rate_hz)
         flagged = {"gap": prep.gap, "saturated": prep.saturated}
         if gyro.verdict == "mismatch":
