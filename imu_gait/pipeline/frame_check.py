@@ -40,6 +40,8 @@ FEW_MARGIN = 2.0  # ... and by this much (m/s^2)
 # segment turning mostly about one axis fits about as well with its other two axes exchanged: a shank 1.4x)
 IDENTIFY_INTERVALS = 5
 IDENTIFY_RATIO = 1.3
+SCREEN_INTERVALS = 4  # readings are screened on this many intervals ...
+SCREEN_KEEP = 8  # ... and the best ones fitted on all
 RAD_AS_DEG = float(np.degrees(1.0))
 # factors a reading may be off by: rad/s taken as deg/s, and a full-scale range other than the decoder's
 # (+-250/500/1000/2000 deg/s: powers of two)
@@ -191,10 +193,15 @@ def check_gyro(acc: np.ndarray, gyr: np.ndarray, rate_hz: float) -> GyroCheck:
         # reading: no verdict; a gyroscope that reads far too small (rad/s as deg/s) fails the residual instead
         verdict = "consistent" if turn >= MIN_TURN_DEG else "undetermined"
         return GyroCheck(verdict, len(ivs), recorded, recorded)
+    # every reading on the first SCREEN_INTERVALS intervals, the best SCREEN_KEEP of them on all
+    readings = [(scale * M, name, scale) for scale in SCALES for M, name in _readings()]
+    screen = sorted(
+        (_fit(acc, gyr @ T.T, rate_hz, ivs[:SCREEN_INTERVALS])[0], k)
+        for k, (T, _, _) in enumerate(readings)
+    )
     fits = sorted(
-        (_fit(acc, scale * gyr @ M.T, rate_hz, ivs)[0], name, scale)
-        for scale in SCALES
-        for M, name in _readings()
+        (_fit(acc, gyr @ readings[k][0].T, rate_hz, ivs)[0], readings[k][1], readings[k][2])
+        for _, k in screen[:SCREEN_KEEP]
     )
     r, axes, scale = fits[0]
     if (axes, scale) == ("x,y,z", 1.0):
