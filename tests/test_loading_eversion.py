@@ -70,3 +70,33 @@ def test_simulated_feet_evert_after_contact(cfg):
         assert not check["warning"], check
         if check["strides"] >= 8:  # a stair session has few level strides: no verdict
             assert check["median_deg"] > 3.0, check
+
+
+def test_the_live_board_says_so_after_the_calibration_period(walk):
+    """Sensors on the wrong feet are reported while recording, once the live calibration has run."""
+    from imu_gait.live_strides import warnings as board_warnings
+    from imu_gait.replay import analyzer_for, replay
+
+    def session(swap: bool) -> Session:
+        data, sensors = {}, {}
+        for side, (acc, gyr) in walk.items():
+            if swap:
+                side = {"left": "right", "right": "left"}[side]
+            data[f"{side}_foot"] = ImuData(np.arange(acc.shape[0]) / RATE, acc, gyr)
+            sensors[f"{side}_foot"] = SensorInfo(family="gaitmap", rate_hz=RATE)
+        return Session(data=data, sensors=sensors)  # no standing window: calibration after 20 s
+
+    seen = {}
+    for swap in (False, True):
+        s = session(swap)
+        analyzer = analyzer_for(s, calibration="live", knee=False)
+        first = []
+
+        def tick(t: float, a=analyzer, first=first) -> None:
+            if not first and any("inverts after contact" in w for w in board_warnings(a)):
+                first.append(t)
+
+        replay(s, analyzer, on_tick=tick)
+        seen[swap] = first
+    assert seen[False] == []
+    assert seen[True] and seen[True][0] < 25.0

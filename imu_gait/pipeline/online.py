@@ -435,6 +435,9 @@ class OnlineAnalyzer:
             mounting=self.mounting.get(foot.placement),
         )
         foot.alignment, foot.gravity, foot.zero = res.alignment, res.gravity, res.eversion_zero
+        # what the foot step noticed on the calibration period (a sensor on the other foot, ...): on the live
+        # board while there is still time to move it
+        self.warnings.extend(res.quality["warnings"])
         gyro = self._check_gyro(foot.placement, prep.acc, prep.gyr, prep.rate_hz)
         foot.calibration = {
             "period_s": [float(prep.t[0]), float(prep.t[-1])],
