@@ -128,6 +128,13 @@ def test_analyze_flags_and_info_warns(walk, tmp_path):
     info = json.loads(r.stdout)
     assert info["sensors"]["left_foot"]["gyro_check"]["verdict"] == "mismatch"
     assert any("left_foot: the gyroscope does not agree" in w for w in info["warnings"])
+    text = subprocess.run(
+        [sys.executable, "-m", "imu_gait", "info", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "gyroscope vs accelerometer: WRONG left_foot, right_foot" in " ".join(text.split())
 
 
 def test_the_live_analysis_and_replay_report_a_mismatched_gyroscope(walk, tmp_path):

@@ -25,6 +25,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gyro_line(sensors: dict) -> str:
+    """One line: which gyroscopes agree with their accelerometers (imu_gait.pipeline.frame_check)."""
+    by: dict[str, list[str]] = {}
+    for p, s in sensors.items():
+        by.setdefault((s.get("gyro_check") or {}).get("verdict") or "undetermined", []).append(p)
+    parts = []
+    if by.get("mismatch"):
+        parts.append(f"[bold red]WRONG {', '.join(by['mismatch'])}[/] (see the warnings)")
+    if by.get("consistent"):
+        parts.append(f"ok {', '.join(by['consistent'])}")
+    if by.get("undetermined"):
+        parts.append(
+            f"cannot tell {', '.join(by['undetermined'])} (too little turning between rests)"
+        )
+    return "gyroscope vs accelerometer: " + "; ".join(parts)
+
+
 def _print_report(r: dict) -> None:
     from rich import box
     from rich.console import Console
@@ -55,6 +72,7 @@ def _print_report(r: dict) -> None:
             f"{s['gravity_at_rest']:.2f}",
         )
     con.print(table)
+    con.print(_gyro_line(r["sensors"]), highlight=False)
     if r["calibration"].get("static"):
         a, b = r["calibration"]["static"]
         con.print(f"static calibration: {a:.1f}-{b:.1f} s")
