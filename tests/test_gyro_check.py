@@ -173,3 +173,41 @@ def test_the_live_analysis_and_replay_report_a_mismatched_gyroscope(walk, tmp_pa
     )
     assert r.returncode == 0, r.stderr
     assert r.stderr.count("does not agree") == 2
+
+
+def test_knee_results_of_a_mismatched_thigh_are_left_out():
+    """A left thigh sensor decoded with the wrong sign: the left knee's columns, curves and repetitions are
+    blank with a warning; the right knee's stay as they were."""
+    import dataclasses
+
+    places = (
+        "left_foot",
+        "right_foot",
+        "left_thigh",
+        "left_shank",
+        "right_thigh",
+        "right_shank",
+        "pelvis",
+    )
+    sim = simulate(SimConfig.mixed(rate_hz=100.0).with_(placements=places), seed=2)
+    good = analyze(sim.session)
+    d = sim.session.data["left_thigh"]
+    data = {**sim.session.data, "left_thigh": ImuData(d.t, d.acc, -d.gyr)}
+    bad = analyze(dataclasses.replace(sim.session, data=data))
+    assert bad.quality["sensors"]["left_thigh"]["gyro_check"]["verdict"] == "mismatch"
+    assert any("left_thigh" in w and "left out" in w for w in bad.quality["warnings"])
+    left = bad.strides["side"] == "left"
+    assert bad.strides.loc[left, "knee_abduction_peak"].isna().all()
+    assert (
+        good.strides.loc[good.strides["side"] == "left", "knee_abduction_peak"].notna().mean() > 0.8
+    )
+    knee = bad.curves["variable"].isin(["knee_abduction", "knee_flexion"])
+    assert not (knee & (bad.curves["side"] == "left")).any()
+    assert (knee & (bad.curves["side"] == "right")).any()
+    assert set(bad.squats["side"]) == {"right"} and set(good.squats["side"]) == {"left", "right"}
+    right = good.strides["side"] == "right"
+    assert np.allclose(
+        bad.strides.loc[right, "knee_abduction_peak"],
+        good.strides.loc[right, "knee_abduction_peak"],
+        equal_nan=True,
+    )

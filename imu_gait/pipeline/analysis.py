@@ -73,6 +73,28 @@ def prepare_sensor(session: Session, placement: str) -> tuple[Any, np.ndarray | 
     return prep, static
 
 
+def _without_mismatched(
+    strides: pd.DataFrame, curves: pd.DataFrame, squats: pd.DataFrame, quality: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Knee results of a leg whose thigh or shank gyroscope does not agree with its accelerometer, and the pelvic
+    drop with such a pelvis sensor, blanked (NaN columns, no curves or repetitions): they would look like data.
+    (A foot sensor's strides stay, flagged ``gyro_mismatch``: its timing may still be of use.)"""
+    bad = {
+        p
+        for p, q in quality["sensors"].items()
+        if (q.get("gyro_check") or {}).get("verdict") == "mismatch"
+    }
+    for side in ("left", "right"):
+        if {f"{side}_thigh", f"{side}_shank"} & bad:
+            strides.loc[strides["side"] == side, list(KNEE_COLUMNS)] = np.nan
+            knee = curves["variable"].isin(("knee_abduction", "knee_flexion"))
+            curves = curves[~(knee & (curves["side"] == side))].reset_index(drop=True)
+            squats = squats[squats["side"] != side].reset_index(drop=True)
+    if "pelvis" in bad:
+        strides["pelvic_drop_peak"] = np.nan
+    return strides, curves, squats
+
+
 def analyze(
     session: Session,
     *,
@@ -203,12 +225,13 @@ def analyze(
         quality["sensors"].setdefault(placement, {})["gyro_check"] = gyro.to_json()
         if gyro.verdict == "mismatch":
             quality["warnings"].append(
-                f"{placement}: {gyro.describe()}; the knee and pelvis results that use it are not valid"
+                f"{placement}: {gyro.describe()}; the knee or pelvis results that use it are left out"
             )
     # further steps (knee, pelvis) add their columns, curves, squats and quality here
     strides, curves, squats = _add_knee(
         session, strides, curves, squats, quality, report, knee_calibration, knee_warnings
     )
+    strides, curves, squats = _without_mismatched(strides, curves, squats, quality)
     report("summary", 1.0)
     return Analysis(strides, curves, summarize(strides), squats, quality, {"events": events})
 
