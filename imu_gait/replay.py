@@ -162,12 +162,12 @@ def _gyro_warnings(session: Session) -> list[str]:
     """The gyroscope-vs-accelerometer check (:func:`imu_gait.pipeline.frame_check.check_gyro`) of every sensor
     of ``session``, as warnings for the mismatched ones."""
     from imu_gait.pipeline.analysis import prepare_sensor
-    from imu_gait.pipeline.frame_check import check_gyro
+    from imu_gait.pipeline.frame_check import check_gyro, rest_min_s
 
     out = []
     for p in session.placements:
         prep, _ = prepare_sensor(session, p)
-        check = check_gyro(prep.acc, prep.gyr, prep.rate_hz)
+        check = check_gyro(prep.acc, prep.gyr, prep.rate_hz, rest_min_s(p))
         if check.verdict == "mismatch":
             out.append(f"{p}: {check.describe()}")
     return out

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from imu_gait.pipeline.frame_check import check_gyro
+from imu_gait.pipeline.frame_check import check_gyro, rest_min_s
 from imu_gait.pipeline.signal import GRAVITY, effective_rate, find_gaps, saturation_mask
 from imu_gait.session import ImuData, SensorInfo, Session
 
@@ -25,8 +25,9 @@ def stillest_window(data: ImuData, window_s: float = 1.0) -> slice:
     return slice(i, i + w)
 
 
-def describe_sensor(data: ImuData, info: SensorInfo) -> dict[str, Any]:
-    """Facts and warnings about one sensor's samples."""
+def describe_sensor(data: ImuData, info: SensorInfo, placement: str = "") -> dict[str, Any]:
+    """Facts and warnings about one sensor's samples (``placement`` decides what counts as a rest for the
+    gyroscope check)."""
     rate = effective_rate(data.t)
     gaps = find_gaps(data.t, rate_hz=rate or None)
     missing = float(np.sum(gaps[:, 1] - gaps[:, 0] - 1.0 / rate)) if gaps.size and rate else 0.0
@@ -55,7 +56,11 @@ def describe_sensor(data: ImuData, info: SensorInfo) -> dict[str, Any]:
         )
     if info.gaps:
         warnings.append(f"{len(info.gaps)} recorder gap(s) marked in session.json")
-    gyro = check_gyro(data.acc, data.gyr, rate) if len(data) > 10 and rate else None
+    gyro = (
+        check_gyro(data.acc, data.gyr, rate, rest_min_s(placement))
+        if len(data) > 10 and rate
+        else None
+    )
     if gyro is not None and gyro.verdict == "mismatch":
         warnings.append(gyro.describe())
     return {
@@ -78,7 +83,9 @@ def describe_sensor(data: ImuData, info: SensorInfo) -> dict[str, Any]:
 
 def describe_session(session: Session) -> dict[str, Any]:
     """The `imu-gait info --json` object."""
-    sensors = {p: describe_sensor(session.data[p], session.sensors[p]) for p in session.placements}
+    sensors = {
+        p: describe_sensor(session.data[p], session.sensors[p], p) for p in session.placements
+    }
     starts = [s["start_s"] for s in sensors.values()]
     ends = [s["start_s"] + s["duration_s"] for s in sensors.values()]
     warnings = [f"{p}: {w}" for p, s in sensors.items() for w in s["warnings"]]

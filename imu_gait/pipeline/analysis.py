@@ -25,7 +25,7 @@ from imu_gait.columns import (
 )
 from imu_gait.columns import STRIDE_COLUMNS as CONTRACT_STRIDE_COLUMNS
 from imu_gait.pipeline.foot import analyze_foot
-from imu_gait.pipeline.frame_check import check_gyro
+from imu_gait.pipeline.frame_check import check_gyro, rest_min_s
 from imu_gait.pipeline.signal import GRAVITY, prepare_imu
 from imu_gait.session import Session
 
@@ -154,7 +154,7 @@ def analyze(
                 "strides instead, so its absolute angles may not compare between visits (check the window)"
             )
             static = None
-        gyro = check_gyro(prep.acc, prep.gyr, prep.rate_hz)
+        gyro = check_gyro(prep.acc, prep.gyr, prep.rate_hz, rest_min_s(placement))
         flagged = {"gap": prep.gap, "saturated": prep.saturated}
         if gyro.verdict == "mismatch":
             flagged["gyro_mismatch"] = np.ones(prep.t.size, dtype=bool)
@@ -221,7 +221,7 @@ def analyze(
         if placement in feet:
             continue
         prep, _ = prepare_sensor(session, placement)
-        gyro = check_gyro(prep.acc, prep.gyr, prep.rate_hz)
+        gyro = check_gyro(prep.acc, prep.gyr, prep.rate_hz, rest_min_s(placement))
         quality["sensors"].setdefault(placement, {})["gyro_check"] = gyro.to_json()
         if gyro.verdict == "mismatch":
             quality["warnings"].append(

@@ -27,6 +27,10 @@ from imu_gait.pipeline.signal import GRAVITY, moving_mean
 from imu_gait.pipeline.trajectory import integrate_gyro, quat_to_matrix, tilt_from_gravity
 
 MAX_INTERVALS = 60  # rest-to-rest intervals used (the first ones)
+# s a rest must last: a foot flat on the ground is still for 40 ms (zero velocity); a shank or thigh also looks
+# steady in mid-stance while it turns over the foot (0.3-0.5 m/s at the sensor), so for them only standing counts
+FOOT_REST_S = 0.04
+SEGMENT_REST_S = 0.5
 MAX_INTERVAL_S = 60.0  # s; a longer one (e.g. a run between two standing periods) is left out
 MAX_SPAN_S = 300.0  # s of data from the first interval on at most (the check of an hour-long session stays quick)
 MIN_INTERVAL_S = 0.25  # s of movement between two rests
@@ -118,20 +122,22 @@ def _readings() -> list[tuple[np.ndarray, str]]:
     return out
 
 
-def rests(acc: np.ndarray, rate_hz: float) -> np.ndarray:
+def rests(acc: np.ndarray, rate_hz: float, min_rest_s: float = FOOT_REST_S) -> np.ndarray:
     """Runs of rest, (k, 2) [start, stop) samples, from the accelerometer only: |a| within 0.6 m/s^2 of gravity
     and steady over 50 ms, for at least 40 ms."""
     n = max(round(0.05 * rate_hz), 1)
     dev = moving_mean(np.abs(np.linalg.norm(acc, axis=1) - GRAVITY), n)
     var = moving_mean(np.sum((acc - moving_mean(acc, n)) ** 2, axis=1), n)
     runs = mask_runs((dev < 0.6) & (var < 0.5))
-    return runs[(runs[:, 1] - runs[:, 0]) >= max(2, round(0.04 * rate_hz))]
+    return runs[(runs[:, 1] - runs[:, 0]) >= max(2, round(min_rest_s * rate_hz))]
 
 
-def rest_intervals(acc: np.ndarray, rate_hz: float) -> list[tuple[int, int]]:
+def rest_intervals(
+    acc: np.ndarray, rate_hz: float, min_rest_s: float = FOOT_REST_S
+) -> list[tuple[int, int]]:
     """(start, stop) sample pairs: the middles of two consecutive rests (:func:`rests`) with
     ``MIN_INTERVAL_S``-``MAX_INTERVAL_S`` of movement between them."""
-    return _intervals(rests(acc, rate_hz), rate_hz)
+    return _intervals(rests(acc, rate_hz, min_rest_s), rate_hz)
 
 
 def _intervals(runs: np.ndarray, rate_hz: float) -> list[tuple[int, int]]:
@@ -170,6 +176,11 @@ def _fit(
     return float(np.median(out)), float(np.median(turns))
 
 
+def rest_min_s(placement: str) -> float:
+    """How long a rest of the sensor at ``placement`` must last to be a zero-velocity instant."""
+    return FOOT_REST_S if placement.endswith("_foot") else SEGMENT_REST_S
+
+
 def _bias(gyr: np.ndarray, runs: np.ndarray, rate_hz: float) -> np.ndarray:
     """The gyroscope's reading at rest (deg/s, (3,)): its median over the rest samples when they add up to a
     second or more (a foot flat for 40 ms can still turn a few deg/s), else zero."""
@@ -179,10 +190,13 @@ def _bias(gyr: np.ndarray, runs: np.ndarray, rate_hz: float) -> np.ndarray:
     return np.median(gyr[idx], axis=0)
 
 
-def check_gyro(acc: np.ndarray, gyr: np.ndarray, rate_hz: float) -> GyroCheck:
+def check_gyro(
+    acc: np.ndarray, gyr: np.ndarray, rate_hz: float, min_rest_s: float = FOOT_REST_S
+) -> GyroCheck:
     """Check one sensor's gyroscope (deg/s, (n, 3)) against its accelerometer (m/s^2, (n, 3)) on a uniform
-    clock of ``rate_hz``; see the module docstring."""
-    runs = rests(acc, rate_hz)
+    clock of ``rate_hz``; see the module docstring. ``min_rest_s``: ``FOOT_REST_S`` for a foot sensor,
+    ``SEGMENT_REST_S`` for any other (:func:`rest_min_s`)."""
+    runs = rests(acc, rate_hz, min_rest_s)
     ivs = _intervals(runs, rate_hz)
     if not ivs:
         return GyroCheck("undetermined", 0, float("nan"), float("nan"))

@@ -77,7 +77,7 @@ from imu_gait.pipeline.foot import (
     _foot_frame,
     analyze_foot,
 )
-from imu_gait.pipeline.frame_check import check_gyro
+from imu_gait.pipeline.frame_check import check_gyro, rest_min_s
 from imu_gait.pipeline.signal import GRAVITY, lowpass, prepare_imu
 from imu_gait.pipeline.strides import shoe_statistic
 from imu_gait.session import ImuData, SensorInfo, Session
@@ -450,7 +450,7 @@ class OnlineAnalyzer:
     def _check_gyro(self, placement: str, acc: np.ndarray, gyr: np.ndarray, rate: float) -> dict:
         """The gyroscope-vs-accelerometer check (:func:`imu_gait.pipeline.frame_check.check_gyro`) on the
         calibration period, so that a sensor decoded with the wrong range or axes is reported while recording."""
-        check = check_gyro(acc, gyr, rate)
+        check = check_gyro(acc, gyr, rate, rest_min_s(placement))
         self.stats[placement]["gyro"] = check.verdict
         if check.verdict == "mismatch":
             self.warnings.append(f"{placement}: {check.describe()}")
