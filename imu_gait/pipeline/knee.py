@@ -772,7 +772,7 @@ def analyze_knee(
             f"{len(detected)} unmarked single-leg squat/step-down bout(s) found ("
             + ", ".join(f"{side} {t0:.0f}-{t1:.0f} s" for _, t0, t1, side in detected)
             + f"): reported as task '{DETECTED_TASK}'; to name them, mark them: "
-            "imu-gait mark SESSION --segment squat|step_down T0 T1 --side SIDE"
+            "imu-gait mark SESSION --segment squat T0 T1 --side SIDE (or step_down)"
         )
     squats = squat_table(
         grid,
