@@ -54,10 +54,16 @@ class StrideBoard:
         """Show ``u`` as the latest stride of its side. Every stride counts and enters the means once, with its
         newest version: the live analysis sends a stride early (timing and pronation about 0.25 s after its end,
         provisional knee columns) and its final row 10-15 s later (with knee sensors), and the view must not
-        wait for the final rows."""
-        self.latest[u.side] = u.row
+        wait for the final rows. The latest stride is the newest one: an older stride's final row does not
+        replace it, and a later version of it (the provisional stride length once the foot has rested) adds
+        what it carries."""
         recent = self.recent.setdefault(u.side, deque(maxlen=self.rolling))
         k = u.row.get("stride", -1)
+        shown = self.latest.get(u.side, {})
+        if k > shown.get("stride", -1):
+            self.latest[u.side] = u.row
+        elif k == shown.get("stride"):
+            self.latest[u.side] = {**shown, **_known(u.row)}
         if k > self.newest.get(u.side, -1):
             recent.append(u.row)
             self.count[u.side] = self.count.get(u.side, 0) + 1

@@ -55,6 +55,29 @@ def test_board_shows_latest_stride_and_rolling_mean_of_the_last_n() -> None:
     assert "right" in text
 
 
+def test_board_keeps_the_newest_stride_and_adds_its_provisional_length() -> None:
+    """Live, a stride comes first without its length (the foot has not rested yet), an older stride's final row
+    may arrive in between, then the same stride with its provisional length."""
+    board = StrideBoard("test", rolling=5)
+    first = _update("left", 5, 6.0)
+    first.row["stride_length"] = float("nan")
+    board.add(first)
+    older = _update("left", 4, 3.0)
+    older.row["stride_length"] = 1.31
+    board.add(older)
+    assert board.latest["left"]["stride"] == 5 and np.isnan(board.latest["left"]["stride_length"])
+    later = _update("left", 5, 6.0)
+    later.row["stride_length"] = 1.42
+    board.add(later)
+    assert board.latest["left"]["stride_length"] == 1.42
+    assert board.latest["left"]["eversion_excursion"] == 6.0
+    assert board.count["left"] == 1  # stride 4 came late: it updates nothing that is shown as new
+    con = Console(width=200, record=True, force_terminal=False)
+    con.print(board.render())
+    left = next(ln for ln in con.export_text().splitlines() if ln.lstrip("│ ").startswith("left"))
+    assert "1.42" in left and "6.0" in left
+
+
 def test_warnings_name_lost_sensors_clipping_and_gaps() -> None:
     info = SensorInfo(rate_hz=100.0, acc_range_g=8.0, gyr_range_dps=500.0)
     an = OnlineAnalyzer({"left_foot": info, "right_foot": info})
