@@ -27,6 +27,7 @@ import numpy as np
 
 from imu_gait.errors import SessionError
 from imu_gait.pipeline.online import OnlineAnalyzer, StrideUpdate
+from imu_gait.pipeline.vqf_orientation import is_lossy
 from imu_gait.session import Session
 
 if TYPE_CHECKING:
@@ -208,6 +209,10 @@ def analyzer_for(
             offline = analyze(session, mounting=kwargs.get("mounting"), knee_calibration=saved_knee)
             cal = offline.quality.get("knee", {}).get("calibration", {})
             kwargs["knee_calibration"] = {s: calibration_from_dict(d) for s, d in cal.items()}
+            # the whole session decides which knee/pelvis sensors are filtered as lossy, as in analyze
+            kwargs["knee_lossy"] = {
+                p: is_lossy(d.t) for p, d in session.data.items() if p in KNEE_SENSORS
+            }
     elif calibration != "live":
         raise ValueError(f"unknown calibration {calibration!r}; expected 'live' or 'session'")
     if saved_knee is not None:

@@ -482,7 +482,11 @@ def _empty_result(quality: dict[str, Any], strides: pd.DataFrame | None) -> Knee
 
 
 def _static_mask(
-    session: Session, grid: np.ndarray, names: list[str], quality: dict[str, Any]
+    session: Session,
+    grid: np.ndarray,
+    names: list[str],
+    quality: dict[str, Any],
+    detect: bool = True,
 ) -> np.ndarray:
     window = session.calibration.get("static") if session.calibration else None
     mask = window_mask(grid, window)
@@ -490,6 +494,9 @@ def _static_mask(
     if mask.sum() >= 0.5 * rate:
         quality["static"] = {"source": "session", "window": [float(window[0]), float(window[1])]}
         return mask
+    if not detect:
+        quality["static"] = {"source": "none", "window": None}
+        return np.zeros(grid.size, dtype=bool)
     raw = [interpolate_imu(session.data[n], grid) for n in names]
     found = detect_still(grid, [g for _, g in raw], [a for a, _ in raw])
     if found is not None:
@@ -586,6 +593,8 @@ def analyze_knee(
     crosstalk_correction: bool = False,
     heading_window_s: float = 6.0,
     calibration: Mapping[str, KneeCalibration] | None = None,
+    detect_standing: bool = True,
+    lossy: Mapping[str, bool] | None = None,
 ) -> KneeResult:
     """Knee and pelvis analysis of a session with thigh+shank sensors (per side) and optionally a pelvis sensor.
 
@@ -593,7 +602,12 @@ def analyze_knee(
     for a side with knee sensors) strides are detected from the shanks. ``crosstalk_correction`` applies the PCA
     correction (Baudet 2014) to abduction; the remaining flexion/abduction correlation is reported either way.
     ``calibration``: per side a :class:`KneeCalibration` from an earlier analysis of the same strapping
-    (``KneeResult.calibration``), used instead of estimating one from this session.
+    (``KneeResult.calibration``), used instead of estimating one from this session. ``detect_standing`` False:
+    without a marked standing window none is searched for, and the gyroscopes start from ``calibration``'s
+    standing biases (the online analyzer's windows of a stream: a pause inside a window would otherwise set
+    the biases, and the knee angles would differ from the whole session's). ``lossy``: per sensor whether it is
+    filtered as lossy (:func:`.vqf_orientation.is_lossy`), decided by the caller for the whole stream; by
+    default from the samples given.
     """
     quality: dict[str, Any] = {"warnings": [], "knee": {}, "pelvis": None}
     sides = [s for s in SIDES if f"{s}_thigh" in session.data and f"{s}_shank" in session.data]
@@ -608,13 +622,13 @@ def analyze_knee(
     grid = common_grid([session.data[n] for n in names])
     rate = 1.0 / float(grid[1] - grid[0])
     quality["lost_samples"] = {n: round(lost_fraction(session.data[n].t), 4) for n in names}
-    lossy = [n for n, f in quality["lost_samples"].items() if f > LOSSY_FRACTION]
-    if lossy:
+    lossy_names = [n for n, f in quality["lost_samples"].items() if f > LOSSY_FRACTION]
+    if lossy_names:
         quality["warnings"].append(
-            f"lost samples on {', '.join(lossy)}: knee flexion is less accurate (about 2-4 deg RMSE at 2 % "
+            f"lost samples on {', '.join(lossy_names)}: knee flexion is less accurate (about 2-4 deg RMSE at 2 % "
             "loss in simulation; frontal-plane metrics are affected less)"
         )
-    static = _static_mask(session, grid, names, quality)
+    static = _static_mask(session, grid, names, quality, detect_standing)
     imus = {n: session.data[n] for n in names}
     given = dict(calibration or {})
     centres = {
@@ -632,7 +646,7 @@ def analyze_knee(
         if side in given
         for seg in ("thigh", "shank")
     }
-    ori = orientations_on_grid(imus, grid, still=static, bias=bias)
+    ori = orientations_on_grid(imus, grid, still=static, bias=bias, lossy=lossy)
 
     angles: dict[str, pd.DataFrame] = {}
     frames: dict[str, np.ndarray] = {}

@@ -50,7 +50,10 @@ How online and offline stay the same:
   the first IC to ``KNEE_TAIL_S`` (10 s) after the last end. The orientation filter's inclination (tauAcc 6 s)
   and the centred heading alignment need that much context on both sides to agree with the whole session's:
   simulated walk/stairs/run with the session's calibration, abduction metrics within 0.2 deg of ``analyze``
-  (with 6 s + 3 s windows: up to 1.4 deg), so the final rows come 10-15 s after the stride.
+  (with 6 s + 3 s windows: up to 1.4 deg), so the final rows come 10-15 s after the stride. A window is
+  filtered as the stream is: whether a sensor counts as lossy is decided for the whole saved session
+  (``knee_lossy``) or from the losses so far, not from the window (a few lost samples in one window switched
+  its filter: up to 2 deg in flexion), and a pause in it does not replace the calibration's gyroscope biases.
 - Pelvis: the pelvis sensor frame (:func:`imu_gait.pipeline.pelvis.pelvis_frame`, from the strides of both legs)
   and the standing pelvic drop are fixed on the calibration period, then the drop is computed on the knee's
   windows (their VQF orientation); within about 0.1 deg of ``analyze`` (up to 0.5 deg in the last strides of a
@@ -89,6 +92,7 @@ from imu_gait.pipeline.foot import (
 from imu_gait.pipeline.frame_check import check_gyro, rest_min_s
 from imu_gait.pipeline.signal import GRAVITY, lowpass, prepare_imu
 from imu_gait.pipeline.strides import shoe_statistic
+from imu_gait.pipeline.vqf_orientation import LOSSY_FRACTION
 from imu_gait.session import ImuData, SensorInfo, Session
 
 # a stride's final knee/pelvis columns come from a window from knee_window_s (20 s) before its IC to KNEE_TAIL_S
@@ -268,6 +272,7 @@ class OnlineAnalyzer:
         knee_window_s: float = 20.0,
         calibration: Mapping[str, FootCalibration] | None = None,
         knee_calibration: Mapping[str, Any] | None = None,
+        knee_lossy: Mapping[str, bool] | None = None,
     ) -> None:
         self.static = [float(static[0]), float(static[1])] if static else None
         self.mounting = dict(mounting or {})
@@ -281,6 +286,8 @@ class OnlineAnalyzer:
         self.other: dict[str, _Buffer] = {}
         self.stats: dict[str, dict[str, Any]] = {}
         self.knee_calibration: dict[str, Any] = dict(knee_calibration or {})
+        # per knee/pelvis sensor: filtered as lossy (given for a whole saved session, else from the losses so far)
+        self.knee_lossy: dict[str, bool] | None = dict(knee_lossy) if knee_lossy else None
         self._knee_ready = False  # calibration of the knee/pelvis sensors done (or given)
         self.pelvis_calibration: tuple[np.ndarray, dict[str, float]] | None = None
         self._pelvis_bias: np.ndarray | None = (
@@ -414,6 +421,8 @@ class OnlineAnalyzer:
         )
         s["samples"] += int(t.size)
         s["last_t"] = float(t[-1])
+        if s.get("first_t") is None:
+            s["first_t"] = float(t[0])
 
     # --- foot -------------------------------------------------------------------------------------------------
 
@@ -958,9 +967,9 @@ class OnlineAnalyzer:
         grid = common_grid([sess.data["pelvis"]])
         static = window_mask(grid, sess.calibration.get("static"))
         bias = {"pelvis": self._pelvis_bias} if self._pelvis_bias is not None else None
-        o = orientations_on_grid({"pelvis": sess.data["pelvis"]}, grid, still=static, bias=bias)[
-            "pelvis"
-        ]
+        o = orientations_on_grid(
+            {"pelvis": sess.data["pelvis"]}, grid, still=static, bias=bias, lossy=self._lossy()
+        )["pelvis"]
         return o, static
 
     def _add_pelvis(self, us: list[StrideUpdate], sess: Session) -> None:
@@ -999,7 +1008,13 @@ class OnlineAnalyzer:
             keys = ("side", "stride", "activity", "ic", "fc", "end")
             base = pd.DataFrame([{k: u.row[k] for k in keys} for u in mine])
             try:
-                res = analyze_knee(sub, base, calibration={side: self.knee_calibration[side]})
+                res = analyze_knee(
+                    sub,
+                    base,
+                    calibration={side: self.knee_calibration[side]},
+                    detect_standing=False,
+                    lossy=self._lossy(),
+                )
             except (ValueError, np.linalg.LinAlgError) as exc:
                 self.warnings.append(f"knee window ending at {t1:.1f} s: {exc}")
                 continue
@@ -1013,6 +1028,21 @@ class OnlineAnalyzer:
                     sel = curves[(curves["side"] == side) & (curves["stride"] == u.row["stride"])]
                     if len(sel):
                         u.curves = pd.concat([u.curves, sel], ignore_index=True)
+
+    def _lossy(self) -> dict[str, bool]:
+        """Per knee/pelvis sensor whether its windows are filtered as lossy: as given (a saved session's whole
+        stream, as ``analyze`` decides), else from the samples lost so far, so that a few losses gathered in
+        one window do not switch its filter."""
+        if self.knee_lossy is not None:
+            return self.knee_lossy
+        out = {}
+        for p in self.other:
+            s, rate = self.stats[p], self.sensors[p].rate_hz
+            span = (s["last_t"] - s["first_t"]) if s.get("first_t") is not None else 0.0
+            if not rate or span <= 0:
+                continue
+            out[p] = 1.0 - s["samples"] / (span * rate + 1.0) > LOSSY_FRACTION
+        return out
 
     @staticmethod
     def _subset(sess: Session, placements: tuple[str, ...]) -> Session:

@@ -79,6 +79,12 @@ def lost_fraction(t: np.ndarray) -> float:
     return float(max(0.0, 1.0 - t.size / expected))
 
 
+def is_lossy(t: np.ndarray) -> bool:
+    """Whether a sensor with sample times ``t`` lost enough samples (``LOSSY_FRACTION``) to be filtered as
+    lossy (cubic bridging of its gaps, a faster inclination correction)."""
+    return lost_fraction(t) > LOSSY_FRACTION
+
+
 def vqf_orientation(
     t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: dict | None = None
 ) -> Orientation:
@@ -122,27 +128,30 @@ def orientations_on_grid(
     params: dict | None = None,
     still: np.ndarray | None = None,
     bias: Mapping[str, np.ndarray] | None = None,
+    lossy: Mapping[str, bool] | None = None,
 ) -> dict[str, Orientation]:
     """VQF orientation of every sensor in ``imus`` after resampling onto the shared clock ``grid``.
 
     ``still``: samples known to be at rest (the standing calibration); the mean gyroscope reading there is
     removed as the initial bias estimate, so VQF need not detect rest itself (sway or strap wobble can hide it).
     ``bias``: per sensor a gyroscope bias (deg/s, sensor frame) removed instead when ``still`` holds too few
-    samples (a calibration's standing reading, for a window of data without the standing).
+    samples (a calibration's standing reading, for a window of data without the standing). ``lossy``: per
+    sensor whether it counts as lossy (:func:`is_lossy`) instead of deciding from the samples given: a window of
+    a stream must be filtered as the whole stream is, or a few lost samples gathered in it switch the filter.
     """
     result = {}
     for name, imu in imus.items():
         # Lost samples (BLE) leave rotation unmeasured; each gap costs some inclination that the filter
         # corrects over its accelerometer time constant. With losses: cubic bridging and the faster
         # default time constant (verified on simulated walking with 2-5 % loss).
-        lossy = lost_fraction(imu.t) > LOSSY_FRACTION
-        acc, gyr = interpolate_imu(imu, grid, smooth=lossy)
+        lossy_here = lossy[name] if lossy is not None and name in lossy else is_lossy(imu.t)
+        acc, gyr = interpolate_imu(imu, grid, smooth=lossy_here)
         if still is not None and still.sum() >= MIN_STILL_SAMPLES:
             gyr = gyr - gyr[still].mean(axis=0)
         elif bias is not None and bias.get(name) is not None:
             gyr = gyr - bias[name]
         p = params
-        if lossy and p is None:
+        if lossy_here and p is None:
             p = {**DEFAULT_PARAMS, "tauAcc": LOSSY_TAU_ACC}
         result[name] = vqf_orientation(grid, acc, gyr, p)
     return result
