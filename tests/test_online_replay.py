@@ -189,6 +189,22 @@ def test_pronation_part_comes_early_and_equals_the_final_row(scenario) -> None:
     assert np.median(delays) < 0.3
 
 
+def _first_lengths_and_finals(session) -> tuple[dict, dict]:
+    """Replay ``session`` at max speed with its own calibration: per (side, stride) the first update carrying
+    a stride length, and the final update."""
+    first, final = {}, {}
+
+    def seen(u) -> None:
+        key = (u.side, u.row["stride"])
+        if np.isfinite(u.row["stride_length"]) and key not in first:
+            first[key] = u
+        if u.final:
+            final[key] = u
+
+    replay(session, analyzer_for(session, calibration="session"), source="samples", on_update=seen)
+    return first, final
+
+
 @pytest.mark.parametrize("rate", [100.0, 200.0])
 @pytest.mark.parametrize("name", ["walk", "slow", "stairs", "run"])
 def test_provisional_stride_length_comes_within_the_stance_and_is_as_good_as_the_final(
@@ -205,17 +221,7 @@ def test_provisional_stride_length_comes_within_the_stance_and_is_as_good_as_the
         "run": SimConfig.run(strides=16, placements=tuple(FEET), rate_hz=rate),
     }[name]
     sim = simulate(cfg, seed=5)
-    analyzer = analyzer_for(sim.session, calibration="session")
-    first, final = {}, {}
-
-    def seen(u) -> None:
-        key = (u.side, u.row["stride"])
-        if np.isfinite(u.row["stride_length"]) and key not in first:
-            first[key] = u
-        if u.final:
-            final[key] = u
-
-    replay(sim.session, analyzer, source="samples", on_update=seen)
+    first, final = _first_lengths_and_finals(sim.session)
     assert set(first) == set(final) and len(final) >= 20
     end = max(d.t[-1] for d in sim.session.data.values()) - 1.0  # strides emitted while streaming
     early = [u for u in first.values() if not u.final and u.data_t < end]
@@ -430,18 +436,7 @@ def test_provisional_stride_length_on_the_real_walk() -> None:
     stride's provisional length comes once the foot rests, and stays close to the final row's."""
     from test_strides_real import make_session, read_gaitmap_walk
 
-    session = make_session(read_gaitmap_walk())
-    analyzer = analyzer_for(session, calibration="session")
-    first, final = {}, {}
-
-    def seen(u) -> None:
-        key = (u.side, u.row["stride"])
-        if np.isfinite(u.row["stride_length"]) and key not in first:
-            first[key] = u
-        if u.final:
-            final[key] = u
-
-    replay(session, analyzer, source="samples", on_update=seen)
+    first, final = _first_lengths_and_finals(make_session(read_gaitmap_walk()))
     early = {k: u for k, u in first.items() if not u.final}
     assert len(early) >= 55 and set(early) <= set(final)
     delays = np.array([u.data_t - u.row["end"] for u in early.values()])
