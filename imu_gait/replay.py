@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from imu_gait.knee_calibration import SavedKneeCalibration
 
 KNEE_SENSORS = ("left_thigh", "left_shank", "right_thigh", "right_shank", "pelvis")
+SESSION_KNEE_WINDOW_S = 40.0  # calibration 'session': knee windows from 40 s before the strides ...
+SESSION_KNEE_TAIL_S = 20.0  # ... to 20 s after them
 
 
 @dataclass
@@ -184,8 +186,10 @@ def analyzer_for(
 
     ``calibration``: 'live' = as during a recording, from the session's first ``warmup_s`` seconds (a replay as
     it was seen live); 'session' = the calibrations ``analyze`` estimates from the whole session (foot:
-    :func:`imu_gait.pipeline.online.session_calibration`; knee: its ``KneeCalibration``; pelvis: frame and
-    standing drop from the whole session's strides), so the strides equal ``analyze``'s. ``saved_knee``: a
+    :func:`imu_gait.pipeline.online.session_calibration`; knee: its ``KneeCalibration``, which sensors it
+    filters as lossy and its orientation filter's gyroscope-bias estimates, with knee windows of
+    ``SESSION_KNEE_WINDOW_S`` + ``SESSION_KNEE_TAIL_S``; pelvis: frame and standing drop from the whole
+    session's strides), so the strides equal ``analyze``'s. ``saved_knee``: a
     knee calibration of an earlier analysis (:func:`imu_gait.knee_calibration.load_knee_calibration`), checked
     against the session's sensors (UsageError on a mismatch, warnings into the analyzer's) and used instead of
     either."""
@@ -213,6 +217,13 @@ def analyzer_for(
             kwargs["knee_lossy"] = {
                 p: is_lossy(d.t) for p, d in session.data.items() if p in KNEE_SENSORS
             }
+            # ... and its orientation filter's gyroscope-bias estimates, which use the whole recording; with
+            # them and 40 s before / 20 s after each batch of strides the windows give analyze's knee angles
+            # (4-minute mixed demo session: within 0.1 deg in abduction, 0.25 deg in peak stance flexion; with
+            # 20 s + 10 s, 0.5 deg)
+            kwargs["knee_gyro_bias"] = offline.extra.get("knee_gyro_bias")
+            kwargs.setdefault("knee_window_s", SESSION_KNEE_WINDOW_S)
+            kwargs.setdefault("knee_tail_s", SESSION_KNEE_TAIL_S)
     elif calibration != "live":
         raise ValueError(f"unknown calibration {calibration!r}; expected 'live' or 'session'")
     if saved_knee is not None:

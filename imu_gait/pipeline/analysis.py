@@ -228,12 +228,13 @@ def analyze(
                 f"{placement}: {gyro.describe()}; the knee or pelvis results that use it are left out"
             )
     # further steps (knee, pelvis) add their columns, curves, squats and quality here
+    extra: dict[str, Any] = {"events": events}
     strides, curves, squats = _add_knee(
-        session, strides, curves, squats, quality, report, knee_calibration, knee_warnings
+        session, strides, curves, squats, quality, report, knee_calibration, knee_warnings, extra
     )
     strides, curves, squats = _without_mismatched(strides, curves, squats, quality)
     report("summary", 1.0)
-    return Analysis(strides, curves, summarize(strides), squats, quality, {"events": events})
+    return Analysis(strides, curves, summarize(strides), squats, quality, extra)
 
 
 # --- knee and pelvis step (imu_gait.pipeline.knee) -------------------------------------------------------------
@@ -249,10 +250,12 @@ def _add_knee(
     report: Progress,
     saved: SavedKneeCalibration | None = None,
     saved_warnings: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run :func:`imu_gait.pipeline.knee.analyze_knee` with the foot strides (or none: strides then come from
     the shanks) and a saved knee calibration if given, and merge its stride columns, curves, squats and quality
-    section (with the calibration's sensors and where it came from, so that it can be reused)."""
+    section (with the calibration's sensors and where it came from, so that it can be reused). Into ``extra``
+    (``knee_gyro_bias``): the orientation filter's gyroscope-bias estimates, for a replay of the session."""
     if not any(p in session.data for p in KNEE_PLACEMENTS):
         return strides, curves, squats
     from imu_gait.knee_calibration import calibration_sensors
@@ -275,6 +278,8 @@ def _add_knee(
         res.quality["calibration_source"] = {s: {"source": "estimated"} for s in calibrated}
     quality["knee"] = res.quality
     quality["warnings"].extend(res.quality["warnings"])
+    if extra is not None:
+        extra["knee_gyro_bias"] = res.gyro_bias
     if not len(strides) and len(res.strides):
         new = res.strides.copy()
         new["stride_time"] = new["end"] - new["ic"]

@@ -52,6 +52,7 @@ from imu_gait.pipeline.vqf_orientation import (
     lost_fraction,
     orientations_on_grid,
 )
+from imu_gait.pipeline.vqf_orientation import bias_series as vqf_bias_series
 from imu_gait.session import ImuData, Session
 
 
@@ -455,7 +456,9 @@ class KneeResult:
     ``stride_columns``: one row per (side, stride) with the knee and pelvis columns of strides.csv;
     ``curves``: long format (side, stride, variable, pct, value); ``squats``: squats.csv rows; ``quality``: the
     knee/pelvis section of quality.json; ``strides``: the strides used (given, or detected from the shanks);
-    ``angles``: per side a DataFrame of the time series (t, flexion, abduction, rotation, deg) for plots.
+    ``angles``: per side a DataFrame of the time series (t, flexion, abduction, rotation, deg) for plots;
+    ``gyro_bias``: per sensor the orientation filter's gyroscope-bias estimate
+    (:func:`.vqf_orientation.bias_series`), for windows of this recording analysed later (replay).
     """
 
     stride_columns: pd.DataFrame
@@ -466,6 +469,7 @@ class KneeResult:
     angles: dict[str, pd.DataFrame] = field(default_factory=dict)
     pelvic_drop: dict[str, pd.DataFrame] = field(default_factory=dict)
     calibration: dict[str, KneeCalibration] = field(default_factory=dict)
+    gyro_bias: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 SIDES: tuple[Side, ...] = ("left", "right")
@@ -595,6 +599,7 @@ def analyze_knee(
     calibration: Mapping[str, KneeCalibration] | None = None,
     detect_standing: bool = True,
     lossy: Mapping[str, bool] | None = None,
+    bias_series: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> KneeResult:
     """Knee and pelvis analysis of a session with thigh+shank sensors (per side) and optionally a pelvis sensor.
 
@@ -607,7 +612,9 @@ def analyze_knee(
     standing biases (the online analyzer's windows of a stream: a pause inside a window would otherwise set
     the biases, and the knee angles would differ from the whole session's). ``lossy``: per sensor whether it is
     filtered as lossy (:func:`.vqf_orientation.is_lossy`), decided by the caller for the whole stream; by
-    default from the samples given.
+    default from the samples given. ``bias_series``: per sensor the gyroscope bias the orientation filter
+    estimated over the whole recording (``KneeResult.gyro_bias``), used instead of estimating it on this data
+    (:func:`.vqf_orientation.orientations_on_grid`).
     """
     quality: dict[str, Any] = {"warnings": [], "knee": {}, "pelvis": None}
     sides = [s for s in SIDES if f"{s}_thigh" in session.data and f"{s}_shank" in session.data]
@@ -646,7 +653,9 @@ def analyze_knee(
         if side in given
         for seg in ("thigh", "shank")
     }
-    ori = orientations_on_grid(imus, grid, still=static, bias=bias, lossy=lossy)
+    ori = orientations_on_grid(
+        imus, grid, still=static, bias=bias, lossy=lossy, bias_series=bias_series
+    )
 
     angles: dict[str, pd.DataFrame] = {}
     frames: dict[str, np.ndarray] = {}
@@ -816,6 +825,7 @@ def analyze_knee(
         angles=angles,
         pelvic_drop=drops,
         calibration=calibrations,
+        gyro_bias=vqf_bias_series(ori),
     )
 
 

@@ -47,20 +47,23 @@ How online and offline stay the same:
   come twice: provisional, as soon as the knee sensors have passed its end (``EARLY_KNEE_TAIL_S``), from a window
   starting ``EARLY_KNEE_LEAD_S`` before its IC (for the live view and the cue: within about 0.5 deg of the final
   values in simulated walking); final, from one window per ``KNEE_BATCH_S`` from ``knee_window_s`` (20 s) before
-  the first IC to ``KNEE_TAIL_S`` (10 s) after the last end. The orientation filter's inclination (tauAcc 6 s)
+  the first IC to ``knee_tail_s`` (10 s) after the last end. The orientation filter's inclination (tauAcc 6 s)
   and the centred heading alignment need that much context on both sides to agree with the whole session's:
   simulated walk/stairs/run with the session's calibration, abduction metrics within 0.2 deg of ``analyze``
   (with 6 s + 3 s windows: up to 1.4 deg), so the final rows come 10-15 s after the stride. A window is
   filtered as the stream is: whether a sensor counts as lossy is decided for the whole saved session
   (``knee_lossy``) or from the losses so far, not from the window (a few lost samples in one window switched
   its filter: up to 2 deg in flexion), and a pause in it does not replace the calibration's gyroscope biases.
+  The filter's own bias estimate (offline VQF: smoothed over the whole recording) is the one difference left
+  live; a replay of a saved session passes the whole session's (``knee_gyro_bias``) with 40 s + 20 s windows:
+  the 4-minute mixed demo session's knee columns within 0.25 deg of ``analyze``.
 - Pelvis: the pelvis sensor frame (:func:`imu_gait.pipeline.pelvis.pelvis_frame`, from the strides of both legs)
   and the standing pelvic drop are fixed on the calibration period, then the drop is computed on the knee's
   windows (their VQF orientation); within about 0.1 deg of ``analyze`` (up to 0.5 deg in the last strides of a
   recording).
 
 Memory is bounded: each foot keeps ``window_s`` seconds, each knee sensor about 40 s (``knee_window_s`` +
-``KNEE_TAIL_S`` + ``KNEE_BATCH_S`` + a few strides; plus the calibration period until it has been used).
+``knee_tail_s`` + ``KNEE_BATCH_S`` + a few strides; plus the calibration period until it has been used).
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ class StrideUpdate:
     final updates are strides.csv rows): the pronation part of a stride (``SPATIAL_COLUMNS`` provisional or
     blank, activity and quality provisional) emitted as soon as its end IC is known, the same with provisional
     ``SPATIAL_COLUMNS`` once the foot has rested after it, or the foot part of a stride whose knee/pelvis
-    columns follow ``KNEE_TAIL_S`` later; the final update of the same side and stride number follows."""
+    columns follow ``knee_tail_s`` later; the final update of the same side and stride number follows."""
 
     side: str
     row: dict[str, Any]
@@ -251,7 +254,10 @@ class OnlineAnalyzer:
     (s) when known in advance; ``mounting``: declared sensor -> foot rotations per placement (as in
     :func:`imu_gait.pipeline.analysis.analyze`); ``warmup_s``: calibration period; ``window_s``: analysis window;
     ``step_s``: the window is re-analysed at most every ``step_s`` of new data; ``knee``: also run the knee step
-    when thigh+shank sensors are present; ``knee_calibration``: per side a given
+    when thigh+shank sensors are present; ``knee_window_s`` / ``knee_tail_s``: a final knee window's context
+    before a stride's IC and after its end (s); ``knee_lossy`` / ``knee_gyro_bias``: a saved session's lossy
+    decisions and orientation-filter bias estimates per knee/pelvis sensor (:func:`imu_gait.replay.analyzer_for`);
+    ``knee_calibration``: per side a given
     :class:`~imu_gait.pipeline.knee.KneeCalibration`; ``calibration``: foot
     calibrations fixed in advance (e.g. :func:`session_calibration` of a saved session), which replace the
     calibration period.
@@ -270,15 +276,17 @@ class OnlineAnalyzer:
         tail_s: float = 0.1,
         knee: bool = True,
         knee_window_s: float = 20.0,
+        knee_tail_s: float = KNEE_TAIL_S,
         calibration: Mapping[str, FootCalibration] | None = None,
         knee_calibration: Mapping[str, Any] | None = None,
         knee_lossy: Mapping[str, bool] | None = None,
+        knee_gyro_bias: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> None:
         self.static = [float(static[0]), float(static[1])] if static else None
         self.mounting = dict(mounting or {})
         self.events = list(events or [])
         self.warmup_s, self.window_s, self.step_s, self.tail_s = warmup_s, window_s, step_s, tail_s
-        self.knee, self.knee_window_s = knee, knee_window_s
+        self.knee, self.knee_window_s, self.knee_tail_s = knee, knee_window_s, knee_tail_s
         self.given_calibration = dict(calibration or {})
         self.sensors: dict[str, SensorInfo] = {}
         self.feet: dict[str, _Foot] = {}
@@ -288,6 +296,9 @@ class OnlineAnalyzer:
         self.knee_calibration: dict[str, Any] = dict(knee_calibration or {})
         # per knee/pelvis sensor: filtered as lossy (given for a whole saved session, else from the losses so far)
         self.knee_lossy: dict[str, bool] | None = dict(knee_lossy) if knee_lossy else None
+        # per knee/pelvis sensor the whole saved session's gyroscope-bias estimate (replay: the windows then
+        # filter as analyze does; live it is estimated in each window)
+        self.knee_gyro_bias = dict(knee_gyro_bias) if knee_gyro_bias else None
         self._knee_ready = False  # calibration of the knee/pelvis sensors done (or given)
         self.pelvis_calibration: tuple[np.ndarray, dict[str, float]] | None = None
         self._pelvis_bias: np.ndarray | None = (
@@ -789,12 +800,12 @@ class OnlineAnalyzer:
     def _trim_other(self) -> None:
         if not self._knee_ready and self.knee_placements:
             return  # the calibration period is still needed (bounded by warmup_s)
-        keep = self.knee_window_s + KNEE_TAIL_S + KNEE_BATCH_S + 2 * MAX_STRIDE_S + 2.0
+        keep = self.knee_window_s + self.knee_tail_s + KNEE_BATCH_S + 2 * MAX_STRIDE_S + 2.0
         for buf in self.other.values():
             buf.trim_before(buf.end - keep)
 
     def _with_knee(self, out: list[StrideUpdate], final: bool) -> list[StrideUpdate]:
-        """Add the knee columns to each stride once the knee sensors have delivered ``KNEE_TAIL_S`` past its end
+        """Add the knee columns to each stride once the knee sensors have delivered ``knee_tail_s`` past its end
         (one window per stride, ending there, so the result does not depend on the block sizes)."""
         pronation = [u for u in out if not u.final]  # early pronation parts pass through
         out = [u for u in out if u.final]
@@ -817,7 +828,7 @@ class OnlineAnalyzer:
             self._pending_early.extend(early)
             if provisional:
                 return early + provisional
-        ready = [u for u in self._pending_knee if final or have >= u.row["end"] + KNEE_TAIL_S]
+        ready = [u for u in self._pending_knee if final or have >= u.row["end"] + self.knee_tail_s]
         if not ready:
             return early
         if not self._knee_ready:
@@ -827,14 +838,14 @@ class OnlineAnalyzer:
                     early  # calibrate with the strides of both legs (the pelvis frame needs them)
                 )
             self._calibrate_knee()
-        if not final and have < ready[0].row["end"] + KNEE_TAIL_S + KNEE_BATCH_S:
+        if not final and have < ready[0].row["end"] + self.knee_tail_s + KNEE_BATCH_S:
             return early  # one window for the strides of KNEE_BATCH_S
         self._pending_knee = [u for u in self._pending_knee if u not in ready]
-        t1 = max(u.row["end"] for u in ready) + KNEE_TAIL_S
+        t1 = max(u.row["end"] for u in ready) + self.knee_tail_s
         self._add_knee(ready, t1=min(t1, have) if not final else np.inf, lead_s=self.knee_window_s)
         for u in ready:
-            # the row was complete once the knee sensors had delivered KNEE_TAIL_S past its end
-            u.data_t = max(u.data_t, min(u.row["end"] + KNEE_TAIL_S, have))
+            # the row was complete once the knee sensors had delivered knee_tail_s past its end
+            u.data_t = max(u.data_t, min(u.row["end"] + self.knee_tail_s, have))
         self._record(ready)
         self._trim_other()
         return early + ready
@@ -968,7 +979,12 @@ class OnlineAnalyzer:
         static = window_mask(grid, sess.calibration.get("static"))
         bias = {"pelvis": self._pelvis_bias} if self._pelvis_bias is not None else None
         o = orientations_on_grid(
-            {"pelvis": sess.data["pelvis"]}, grid, still=static, bias=bias, lossy=self._lossy()
+            {"pelvis": sess.data["pelvis"]},
+            grid,
+            still=static,
+            bias=bias,
+            lossy=self._lossy(),
+            bias_series=self.knee_gyro_bias,
         )["pelvis"]
         return o, static
 
@@ -1014,6 +1030,7 @@ class OnlineAnalyzer:
                     calibration={side: self.knee_calibration[side]},
                     detect_standing=False,
                     lossy=self._lossy(),
+                    bias_series=self.knee_gyro_bias,
                 )
             except (ValueError, np.linalg.LinAlgError) as exc:
                 self.warnings.append(f"knee window ending at {t1:.1f} s: {exc}")
