@@ -39,8 +39,8 @@ How online and offline stay the same:
   they are blank, and a second non-final update brings them. Simulated walking, slow walking, stairs and
   running at 100/200 Hz: within 0.3 s of the end IC for 90-100% of strides, about as close to the truth as the
   final row (running: length closer, elevation 2-3 cm further); the real walk, whose foot comes to rest
-  0.21-0.39 s after contact: median 0.27 s, within 1.3 cm (length) and 0.5 cm (elevation) of the final row
-  (medians).
+  0.21-0.39 s after contact: median 0.27 s of data (0.30 s at real time), within 1.4 cm (length) and 0.7 cm
+  (elevation) of the final row (medians).
 - Knee (``knee=True``, the default, with thigh+shank sensors of a side): the knee calibration (hinge axes,
   segment frames, standing offsets: :class:`imu_gait.pipeline.knee.KneeCalibration`) is estimated once by
   :func:`imu_gait.pipeline.knee.analyze_knee` on the calibration period (or given). Each stride's knee columns
@@ -1079,8 +1079,10 @@ def _longest_run(mask: np.ndarray) -> int:
 
 
 def _shoe_edge(rate: float) -> int:
-    """Samples at a window's end whose SHOE statistic later samples still change (its centred window)."""
-    return max(round(SHOE_WINDOW_S * rate), 1) // 2 + 1
+    """Samples at a window's end whose SHOE statistic later samples still change: the part of its centred
+    window after the sample (:func:`imu_gait.pipeline.signal.moving_mean`)."""
+    n = max(round(SHOE_WINDOW_S * rate), 1)
+    return n - 1 - n // 2
 
 
 def _rested(shoe: np.ndarray, m: int, rate: float) -> bool:
