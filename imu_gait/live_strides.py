@@ -43,6 +43,7 @@ class StrideBoard:
         self.title = title
         self.rolling = rolling
         self.latest: dict[str, dict[str, Any]] = {}
+        self.latest_final: dict[str, bool] = {}  # per side whether the latest stride's row is final
         self.recent: dict[str, deque] = {}
         self.count: dict[str, int] = {}
         self.newest: dict[str, int] = {}  # per side the highest stride number shown
@@ -62,8 +63,10 @@ class StrideBoard:
         shown = self.latest.get(u.side, {})
         if k > shown.get("stride", -1):
             self.latest[u.side] = u.row
+            self.latest_final[u.side] = u.final
         elif k == shown.get("stride"):
             self.latest[u.side] = {**shown, **_known(u.row)}
+            self.latest_final[u.side] = self.latest_final.get(u.side, False) or u.final
         if k > self.newest.get(u.side, -1):
             recent.append(u.row)
             self.count[u.side] = self.count.get(u.side, 0) + 1
@@ -89,7 +92,8 @@ class StrideBoard:
                 continue
             row = self.latest[side]
             cells = [_fmt(row.get(c), f) for c, _, f in VIEW_METRICS]
-            table.add_row(side, str(self.count.get(side, 0)), *cells)
+            label = side if self.latest_final.get(side, True) else f"{side} *"
+            table.add_row(label, str(self.count.get(side, 0)), *cells)
             if side not in self.recent:
                 continue
             means = [
@@ -103,6 +107,14 @@ class StrideBoard:
                 style="dim",
             )
         parts: list[Any] = [table]
+        if not all(self.latest_final.get(side, True) for side in self.latest):
+            parts.append(
+                Text(
+                    "* provisional: the stride's final row (= imu-gait analyze) follows about 1 s later "
+                    "(knee columns 10-25 s later)",
+                    style="dim",
+                )
+            )
         if analyzer is not None and not self.latest:
             waiting = [f.placement for f in analyzer.feet.values() if f.alignment is None]
             if waiting:

@@ -61,6 +61,7 @@ def test_board_keeps_the_newest_stride_and_adds_its_provisional_length() -> None
     board = StrideBoard("test", rolling=5)
     first = _update("left", 5, 6.0)
     first.row["stride_length"] = float("nan")
+    first.final = False
     board.add(first)
     older = _update("left", 4, 3.0)
     older.row["stride_length"] = 1.31
@@ -68,14 +69,27 @@ def test_board_keeps_the_newest_stride_and_adds_its_provisional_length() -> None
     assert board.latest["left"]["stride"] == 5 and np.isnan(board.latest["left"]["stride_length"])
     later = _update("left", 5, 6.0)
     later.row["stride_length"] = 1.42
+    later.final = False
     board.add(later)
     assert board.latest["left"]["stride_length"] == 1.42
     assert board.latest["left"]["eversion_excursion"] == 6.0
     assert board.count["left"] == 1  # stride 4 came late: it updates nothing that is shown as new
     con = Console(width=200, record=True, force_terminal=False)
     con.print(board.render())
-    left = next(ln for ln in con.export_text().splitlines() if ln.lstrip("│ ").startswith("left"))
+    text = con.export_text()
+    left = next(ln for ln in text.splitlines() if ln.lstrip("│ ").startswith("left"))
     assert "1.42" in left and "6.0" in left
+    assert (
+        "left *" in left and "* provisional" in text
+    )  # the latest row is marked until it is final
+    done = _update("left", 5, 6.0)
+    done.row["stride_length"] = 1.40
+    board.add(done)
+    con = Console(width=200, record=True, force_terminal=False)
+    con.print(board.render())
+    text = con.export_text()
+    left = next(ln for ln in text.splitlines() if ln.lstrip("│ ").startswith("left"))
+    assert "1.40" in left and "left *" not in left and "provisional" not in text
 
 
 def test_warnings_name_lost_sensors_clipping_and_gaps() -> None:
