@@ -475,3 +475,23 @@ def test_replaying_the_mixed_demo_session_gives_analyzes_strides() -> None:
         a, b = _by_side(offline, side), _by_side(analyzer.strides, side)
         assert a[knee].notna().sum().min() >= 40
         assert np.nanmax(np.abs(a[knee] - b[knee]).to_numpy()) <= 0.5
+
+
+@pytest.mark.parametrize(("every", "lossy"), [(20, True), (100, False)])
+def test_live_the_losses_so_far_decide_whether_a_knee_sensor_is_lossy(every, lossy) -> None:
+    """Live, no whole session is known: a knee sensor counts as lossy from the samples it has lost so far, the
+    same share :func:`imu_gait.pipeline.vqf_orientation.is_lossy` uses (0.2 %), not from one window's."""
+    from imu_gait.session import SensorInfo
+
+    info = SensorInfo(rate_hz=100.0)
+    an = OnlineAnalyzer({"left_thigh": info, "left_shank": info}, knee=True)
+    t = np.arange(0.0, 60.0, 0.01)
+    acc = np.tile([0.0, 0.0, 9.81], (t.size, 1))
+    gyr = np.zeros((t.size, 3))
+    keep = np.ones(t.size, dtype=bool)
+    keep[1000:1600:every] = False  # 30 (0.5 %) or 6 (0.1 %) of 6000 samples, all within 6 s
+    for i in range(0, t.size, 100):  # 1 s blocks
+        sl = slice(i, i + 100)
+        an.feed("left_thigh", t[sl][keep[sl]], acc[sl][keep[sl]], gyr[sl][keep[sl]])
+        an.feed("left_shank", t[sl], acc[sl], gyr[sl])
+    assert an._lossy() == {"left_thigh": lossy, "left_shank": False}
