@@ -35,8 +35,12 @@ def test_the_offline_filter_is_the_filter_without_bias_estimation_on_the_correct
     imus, grid, whole, series = running
     assert max(np.abs(b).max() for _, b in series.values()) > 0.1  # a bias was estimated
     again = orientations_on_grid(imus, grid, bias_series=series)
+    zero = {n: (t, np.zeros_like(b)) for n, (t, b) in series.items()}
+    uncorrected = orientations_on_grid(imus, grid, bias_series=zero)
     for n in imus:
         assert _tilt_deg(again[n].R, whole[n].R).max() < 0.01
+        # the series carries the correction: without it (and without estimation) the tilt drifts off
+        assert _tilt_deg(uncorrected[n].R, whole[n].R).max() > 0.2
 
 
 @pytest.mark.parametrize(("lead", "tail", "tol"), [(40.0, 20.0, 0.2), (20.0, 10.0, 0.3)])
